@@ -1,0 +1,29 @@
+# Two entry points (README): `make demo` and `make test`. Each sets up .venv/ from scratch when
+# it is missing or requirements.txt changed; nothing else has to be installed by hand.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test test-integration venv clean
+
+$(STAMP): requirements.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(VENV)/bin/pip check
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/xiezuo demo
+
+test: $(STAMP)
+	$(VENV)/bin/pytest
+
+# The integration tests once more against a PostgreSQL server (XIEZUO_TEST_DATABASE_URL).
+test-integration: $(STAMP)
+	$(VENV)/bin/pytest -m integration
+
+clean:
+	rm -rf $(VENV) .xiezuo

@@ -1,0 +1,82 @@
+"""Intake: settled files in the county folders → GX gate → raw layer, receipts, archive.
+
+Thin on purpose: the work is in plugins/xiezuo (pipeline.py); this file only wires it.
+Emits the raw-layer Asset when anything was loaded, which schedules the transform DAG.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+RAW_LAYER = Asset(name="xiezuo_raw", uri="xiezuo://warehouse/raw")
+
+DEFAULT_ARGS = {
+    "owner": "xiezuo-data",
+    "retries": 3,
+    "retry_delay": timedelta(seconds=10),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=5),
+    "execution_timeout": timedelta(minutes=30),
+}
+
+
+@dag(
+    dag_id="xiezuo_intake",
+    description="County ledgers from the drop folders into the raw layer, through the GX gate",
+    schedule=timedelta(minutes=1),
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["xiezuo", "intake"],
+)
+def xiezuo_intake():
+    @task
+    def prepare_warehouse() -> None:
+        from xiezuo.pipeline import prepare_warehouse as run
+
+        run()
+
+    @task
+    def find_settled_files() -> list[list[dict]]:
+        from xiezuo.pipeline import find_batches
+
+        return find_batches()
+
+    @task(max_active_tis_per_dagrun=2)
+    def process_batch(batch: list[dict]) -> list[dict]:
+        from xiezuo.pipeline import process_batch as run
+
+        return run(batch)
+
+    @task(outlets=[RAW_LAYER], trigger_rule="all_done")
+    def announce(results: list[list[dict]]) -> dict:
+        """Emit the raw-layer Asset only when something was loaded (skipped tasks emit nothing)."""
+        from airflow.exceptions import AirflowSkipException
+
+        from xiezuo.pipeline import finish_intake
+
+        summary = finish_intake(list(results or []))
+        if not summary["loaded"]:
+            raise AirflowSkipException(f"nothing loaded: {summary['counts'] or 'no settled files'}")
+        return summary
+
+    @task(trigger_rule="all_done")
+    def verdict(results: list[list[dict]]) -> None:
+        """Fail the run (alerting the engineers) when any file could not be processed; those
+        files stay in the inbox and are tried again on the next run."""
+        from xiezuo.pipeline import failed_files
+
+        failed = failed_files(list(results or []))
+        if failed:
+            raise RuntimeError(f"{len(failed)} file(s) could not be processed and stay in the inbox: {failed}")
+
+    batches = find_settled_files()
+    prepare_warehouse() >> batches
+    results = process_batch.expand(batch=batches)
+    announce(results)
+    verdict(results)
+
+
+xiezuo_intake()

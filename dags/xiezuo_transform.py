@@ -1,0 +1,53 @@
+"""Transform: dbt builds the facts and marts aside → GX mart gate → atomic publish.
+
+Scheduled on the raw-layer Asset the intake emits (data-aware), not on a clock.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, task
+
+RAW_LAYER = Asset(name="xiezuo_raw", uri="xiezuo://warehouse/raw")
+MARTS = Asset(name="xiezuo_marts", uri="xiezuo://warehouse/marts")
+
+
+@dag(
+    dag_id="xiezuo_transform",
+    description="dbt facts and indicator marts, built aside, gated by GX, published atomically",
+    schedule=[RAW_LAYER],
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    default_args={
+        "owner": "xiezuo-data",
+        "retries": 2,
+        "retry_delay": timedelta(seconds=15),
+        "retry_exponential_backoff": True,
+        "execution_timeout": timedelta(minutes=60),
+    },
+    tags=["xiezuo", "transform", "dbt"],
+)
+def xiezuo_transform():
+    @task
+    def dbt_build_aside() -> None:
+        from xiezuo.warehouse.transform import build_aside
+
+        build_aside()
+
+    @task(retries=0)
+    def mart_quality_gate() -> None:
+        from xiezuo.pipeline import gate_marts
+
+        gate_marts()
+
+    @task(outlets=[MARTS])
+    def publish_marts() -> None:
+        from xiezuo.warehouse.transform import publish
+
+        publish()
+
+    dbt_build_aside() >> mart_quality_gate() >> publish_marts()
+
+
+xiezuo_transform()

@@ -1,0 +1,49 @@
+"""The `xiezuo` command (spec README, "Operator interface"). It runs the DAGs, never a second
+pipeline beside them."""
+from __future__ import annotations
+
+import argparse
+import os
+import logging
+import sys
+
+from .config import settings
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("great_expectations", "airflow", "sqlalchemy", "alembic"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def cmd_run(args) -> int:
+    from .runner import run_pipeline
+
+    report = run_pipeline()
+    print(report.text())
+    return 0 if report.ok else 1
+
+
+def cmd_demo(args) -> int:
+    from .demo import run_demo
+
+    return run_demo()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="xiezuo", description="东西部协作数据平台 xiezuo")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("run", help="process every pending file in the inbox through the DAGs and refresh the marts").set_defaults(fn=cmd_run)
+    sub.add_parser("demo", help="sample inbox for the demo city → pipeline → progress table").set_defaults(fn=cmd_demo)
+    args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ["XIEZUO_VERBOSE"] = "1"
+    _setup_logging(args.verbose)
+    settings().home.mkdir(parents=True, exist_ok=True)
+    try:
+        return args.fn(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

@@ -1,0 +1,38 @@
+"""The Great Expectations project: a file context under XIEZUO_HOME, so every validation result
+is kept and rendered in the Data Docs, with progress bars off."""
+from __future__ import annotations
+
+import logging
+import os
+from functools import lru_cache
+
+from ..config import settings
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+
+
+@lru_cache(maxsize=None)
+def _context(root: str):
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    ctx = gx.get_context(mode="file", project_root_dir=root)
+    if ctx.variables.progress_bars is None or ctx.variables.progress_bars.globally is not False:
+        ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        ctx.variables.save()
+    return ctx
+
+
+def context():
+    root = settings().data_docs_dir
+    root.mkdir(parents=True, exist_ok=True)
+    return _context(str(root))
+
+
+def data_docs_index() -> str:
+    return str(settings().data_docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html")
+
+
+def build_data_docs() -> None:
+    context().build_data_docs()

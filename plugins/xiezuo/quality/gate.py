@@ -1,0 +1,220 @@
+"""The submission gate: a Great Expectations suite derived from a contract, run on a parsed file.
+
+Every contract rule that can be stated as an expectation is one here (required, enum, unique,
+ranges, cross-column comparisons, dates in the month, ID checks); each expectation carries its
+rule and severity in `meta`, and its failures come back as problems on the clerk's rows.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+
+from .. import contracts as C
+from ..intake import cells as X
+from ..intake.parse import Parsed, key_column, period_end
+from ..intake.problems import Problem
+from .context import context
+
+ROW = "__row"
+
+
+def _gx_column(col: C.Column) -> str:
+    return key_column(col) if col.type == "id" else col.name
+
+
+def build_suite(contract: C.Contract):
+    import great_expectations as gx
+    import great_expectations.expectations as gxe
+    from great_expectations.expectations.row_conditions import Column as Col
+
+    suite = gx.ExpectationSuite(name=f"submission.{contract.kind}")
+
+    def add(exp_cls, col: C.Column, rule: str, severity: str, **kw):
+        meta = {"column": col.name, "rule": rule, "severity": severity}
+        suite.add_expectation(exp_cls(meta=meta, **kw))
+
+    for col in contract.columns:
+        if col.type == "personal":
+            continue
+        g = _gx_column(col)
+        if col.required:
+            add(gxe.ExpectColumnValuesToNotBeNull, col, "required", "error", column=g)
+        if col.required_when:
+            rw = col.required_when
+            cond = Col(rw.column).is_not_null() if rw.present else Col(rw.column) == rw.equals
+            add(gxe.ExpectColumnValuesToNotBeNull, col, "required_when", "error", column=g, row_condition=cond)
+        if col.type == "enum":
+            add(gxe.ExpectColumnValuesToBeInSet, col, "enum", "error", column=g, value_set=list(col.values))
+        for r in col.rules:
+            sev = r.severity
+            if r.check == "unique":
+                add(gxe.ExpectColumnValuesToBeUnique, col, "unique", sev, column=g)
+            elif r.check == "min":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "min", sev, column=g, min_value=r.value)
+            elif r.check == "above":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "above", sev, column=g, min_value=r.value, strict_min=True)
+            elif r.check == "max":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "max", sev, column=g, max_value=r.value)
+            elif r.check == "not_above_column":
+                add(gxe.ExpectColumnPairValuesAToBeGreaterThanB, col, "not_above_column", sev,
+                    column_A=r.column, column_B=g, or_equal=True, ignore_row_if="either_value_is_missing")
+            elif r.check == "in_period":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "in_period", sev, column=g,
+                    min_value={"$PARAMETER": "period_start"}, max_value={"$PARAMETER": "period_end"})
+            elif r.check == "not_after_period":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "not_after_period", sev, column=g,
+                    max_value={"$PARAMETER": "period_end"})
+            elif r.check == "id_number":
+                add(gxe.ExpectColumnValuesToBeNull, col, "id_number", sev, column=f"_chk_{col.name}_problem")
+            elif r.check == "age_min":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "age_min", sev, column=f"_chk_{col.name}_age",
+                    min_value=r.value)
+            elif r.check == "age_max":
+                add(gxe.ExpectColumnValuesToBeBetween, col, "age_max", sev, column=f"_chk_{col.name}_age",
+                    max_value=r.value)
+            elif r.check == "gender_matches_id":
+                idcol = contract.column(r.column)
+                add(gxe.ExpectColumnPairValuesToBeEqual, col, "gender_matches_id", sev, column_A=g,
+                    column_B=key_column(idcol).replace("_key", "_gender"), ignore_row_if="either_value_is_missing")
+            elif r.check == "only_when":
+                add(gxe.ExpectColumnValuesToBeNull, col, "only_when", sev, column=g,
+                    row_condition=Col(r.column) != r.equals)
+    return suite
+
+
+def _frame(parsed: Parsed) -> pd.DataFrame:
+    contract = parsed.contract
+    df = pd.DataFrame(parsed.rows)
+    if df.empty:
+        df = pd.DataFrame({ROW: pd.Series([], dtype="int64")})
+    for col in contract.columns:
+        if col.type == "personal":
+            continue
+        g = _gx_column(col)
+        if g not in df:
+            df[g] = None
+        if col.type in C.NUMERIC_TYPES:
+            df[g] = pd.to_numeric(df[g].map(lambda v: None if v is None else float(v)), errors="coerce")
+        elif col.type == "date":
+            df[g] = pd.to_datetime(df[g], errors="coerce")
+        elif col.type == "bool":
+            df[g] = df[g].astype("object")
+        if col.type == "id":
+            base = g.replace("_key", "")
+            for extra in (f"{base}_gender", f"_chk_{col.name}_problem"):
+                if extra not in df:
+                    df[extra] = None
+            at = next((r.at for r in col.rules if r.at), None)
+            births = df.get(f"_chk_{col.name}_birth", pd.Series([None] * len(df)))
+            whens = [r.get(at) if at else None for r in parsed.rows]
+            df[f"_chk_{col.name}_age"] = pd.to_numeric(pd.Series(
+                [X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
+                 for b, w in zip(births, whens)], dtype="object"), errors="coerce")
+            if f"_chk_{col.name}_birth" in df:
+                df = df.drop(columns=[f"_chk_{col.name}_birth"])
+    return df
+
+
+def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
+    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run)."""
+    import great_expectations as gx
+
+    ctx = context()
+    contract = parsed.contract
+    name = f"submission.{contract.kind}"
+    suite = ctx.suites.add_or_update(build_suite(contract))
+    ds = ctx.data_sources.add_or_update_pandas("submissions")
+    try:
+        asset = ds.get_asset(contract.kind)
+    except LookupError:
+        asset = ds.add_dataframe_asset(contract.kind)
+    try:
+        bd = asset.get_batch_definition("whole")
+    except (KeyError, LookupError, ValueError):
+        bd = asset.add_batch_definition_whole_dataframe("whole")
+    vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
+    frame = _frame(parsed)
+    start = datetime(parsed.period.year, parsed.period.month, 1)
+    end = datetime.combine(period_end(parsed.period), datetime.min.time())
+    result = vd.run(
+        batch_parameters={"dataframe": frame},
+        expectation_parameters={"period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end)},
+        result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
+        run_id=None,
+    )
+    return _problems(result, parsed)
+
+
+def _problems(result, parsed: Parsed) -> list[Problem]:
+    contract = parsed.contract
+    present = set(parsed.headers)
+    already = {(p.row, p.column) for p in parsed.findings.errors}
+    out: list[Problem] = []
+    for r in result.results:
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            raise RuntimeError(f"GX expectation failed to run: {r.exception_info.get('exception_message')}")
+        if r.success:
+            continue
+        meta = r.expectation_config.meta
+        col = contract.column(meta["column"])
+        if col.name not in present and col.type != "id":
+            continue  # a missing column is one file-level problem, reported by the reader
+        if col.type == "id" and col.name not in present:
+            continue
+        header = parsed.headers.get(col.name, col.header)
+        for item in r.result.get("unexpected_index_list") or []:
+            row = int(item[ROW])
+            if (row, header) in already:
+                continue
+            raw = parsed.raw.get((row, col.name))
+            value = None if raw is None else X.nfkc(raw)
+            message = _message(meta["rule"], col, contract, parsed, item, value)
+            out.append(Problem(meta["rule"], message, row=row, column=header, value=value,
+                               severity=meta["severity"]))
+    out.sort(key=lambda p: (p.row or 0, p.column or ""))
+    return out
+
+
+def _message(rule: str, col: C.Column, contract: C.Contract, parsed: Parsed, item: dict, value) -> str:
+    h = parsed.headers.get(col.name, col.header)
+    unit = f" {col.unit}" if col.unit else ""
+    rule_obj = next((x for x in col.rules if x.check == rule), None)
+    v = rule_obj.value if rule_obj else None
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    if rule == "required":
+        return f"“{h}”为必填项，不能为空；请补填"
+    if rule == "required_when":
+        rw = col.required_when
+        other = parsed.headers.get(rw.column, contract.column(rw.column).header)
+        cond = f"填写了“{other}”" if rw.present else f"“{other}”为“{rw.equals}”"
+        return f"{cond}时，“{h}”必填；请补填"
+    if rule == "enum":
+        return f"“{value}”不是“{h}”的可选值；请从以下选项中选择：{'、'.join(col.values)}"
+    if rule == "unique":
+        return f"“{h}”与本文件其他行重复；同一{h}只能填一行，请删除重复行或改正"
+    if rule == "min":
+        return f"“{h}”不能小于 {v}{unit}；请改正"
+    if rule == "above":
+        return f"“{h}”必须大于 {v}{unit}；请改正"
+    if rule == "max":
+        return f"“{h}”超过 {v}{unit}，请核对是否填错单位或多填了数字"
+    if rule == "not_above_column":
+        other = parsed.headers.get(rule_obj.column, contract.column(rule_obj.column).header)
+        return f"“{h}”大于“{other}”；请核对"
+    if rule == "in_period":
+        return f"日期不在报告月份 {parsed.period:%Y年%m月} 内；请核对日期或月份"
+    if rule == "not_after_period":
+        return f"日期晚于报告月份 {parsed.period:%Y年%m月} 的最后一天；请核对"
+    if rule == "id_number":
+        return f"{item.get(f'_chk_{col.name}_problem')}"
+    if rule == "age_min":
+        return f"按身份证号码计算，上岗时未满 {v} 周岁；请核对身份证号码或就业时间"
+    if rule == "age_max":
+        return f"按身份证号码计算，上岗时已超过 {v} 周岁，请核对"
+    if rule == "gender_matches_id":
+        return f"“{h}”与身份证号码中的性别不一致，请核对"
+    if rule == "only_when":
+        return f"类型不是“{rule_obj.equals}”时不应填写“{h}”，请核对"
+    return f"“{h}”不符合规则 {rule}"

@@ -1,0 +1,109 @@
+"""The mart gate: expectations/marts.yml run by Great Expectations on the built marts."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+import yaml
+
+from .. import contracts as C
+from ..config import EXPECTATIONS_DIR
+from ..reference import programme
+from ..warehouse.database import database_url, engine
+from .context import context, data_docs_index
+
+URL_VAR = "XIEZUO_GX_WAREHOUSE_URL"  # GX stores "${...}", never the URL itself
+
+
+@dataclass
+class GateResult:
+    success: bool
+    failures: list[str]
+
+    def message(self) -> str:
+        return ("mart quality gate refused to publish: " + "; ".join(self.failures) +
+                f". The published marts are unchanged; details in the Data Docs: {data_docs_index()}")
+
+
+def _expectation(spec: dict, table: str):
+    import great_expectations.expectations as gxe
+
+    kind = spec["expect"]
+    meta = {"table": table, **{k: v for k, v in spec.items() if k != "expect"}}
+    if kind == "not_null":
+        return gxe.ExpectColumnValuesToNotBeNull(column=spec["column"], meta=meta)
+    if kind == "unique":
+        return gxe.ExpectColumnValuesToBeUnique(column=spec["column"], meta=meta)
+    if kind == "in_set":
+        return gxe.ExpectColumnValuesToBeInSet(column=spec["column"], value_set=spec["value_set"], meta=meta)
+    if kind == "compound_unique":
+        return gxe.ExpectCompoundColumnsToBeUnique(column_list=spec["columns"], meta=meta)
+    if kind == "row_count_equals":
+        return gxe.ExpectTableRowCountToEqual(value=spec["value"], meta=meta)
+    if kind == "row_count_between":
+        return gxe.ExpectTableRowCountToBeBetween(min_value=spec.get("min_value"),
+                                                  max_value=spec.get("max_value"), meta=meta)
+    if kind == "between":
+        return gxe.ExpectColumnValuesToBeBetween(column=spec["column"], min_value=spec.get("min_value"),
+                                                 max_value=spec.get("max_value"), meta=meta)
+    raise ValueError(f"expectations/marts.yml: unknown expectation {kind!r} on {table}")
+
+
+def parameters() -> dict:
+    """Independent figures the marts must reconcile with (from raw.submissions, not dbt)."""
+    params: dict = {"area_codes": [programme().city_code, *(a.code for a in programme().counties)]}
+    with engine().connect() as conn:
+        for contract in C.all_contracts():
+            params[f"expected_rows_{contract.kind}"] = int(conn.execute(sa.text(
+                """select coalesce(sum(rows), 0) from (
+                       select distinct on (county_code, period_month) rows from raw.submissions
+                       where submission_type = :k and status in ('accepted', 'accepted_with_warnings')
+                       order by county_code, period_month, submission_id desc) latest"""),
+                {"k": contract.kind}).scalar())
+    return params
+
+
+def run_mart_gate(schema: str) -> GateResult:
+    import great_expectations as gx
+
+    spec = yaml.safe_load((EXPECTATIONS_DIR / "marts.yml").read_text(encoding="utf-8"))
+    os.environ[URL_VAR] = database_url().render_as_string(hide_password=False)
+    ctx = context()
+    ds = ctx.data_sources.add_or_update_sql("warehouse", connection_string="${" + URL_VAR + "}")
+    params = parameters()
+    failures: list[str] = []
+    with engine().connect() as conn:
+        existing = {r[0] for r in conn.execute(sa.text(
+            "select table_name from information_schema.tables where table_schema = :s"), {"s": schema})}
+    for table, expectations in spec["tables"].items():
+        if table not in existing:
+            failures.append(f"{schema}.{table} was not built")
+            continue
+        asset_name = f"{schema}.{table}"
+        try:
+            asset = ds.get_asset(asset_name)
+        except LookupError:
+            asset = ds.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
+        try:
+            bd = asset.get_batch_definition("whole")
+        except (KeyError, LookupError, ValueError):
+            bd = asset.add_batch_definition_whole_table("whole")
+        suite = gx.ExpectationSuite(name=f"marts.{table}")
+        for e in expectations:
+            suite.add_expectation(_expectation(e, table))
+        suite = ctx.suites.add_or_update(suite)
+        vd = ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"marts.{table}", data=bd, suite=suite))
+        result = vd.run(expectation_parameters=params, result_format="SUMMARY")
+        for r in result.results:
+            if r.exception_info and r.exception_info.get("raised_exception"):
+                failures.append(f"{table}: {r.expectation_config.type} could not run "
+                                f"({r.exception_info.get('exception_message')})")
+            elif not r.success:
+                cfg = r.expectation_config
+                what = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or ""
+                observed = r.result.get("observed_value", r.result.get("unexpected_count"))
+                failures.append(f"{table}: {cfg.type} {what} failed (observed {observed})")
+    ctx.build_data_docs()
+    return GateResult(success=not failures, failures=failures)

@@ -1,0 +1,92 @@
+"""`xiezuo run`: the intake DAG, then — when it loaded anything, or no marts exist yet — the
+transform DAG (what the scheduler does on the intake's Asset event)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .orchestration import DagRunResult, run_dag
+
+
+@dataclass
+class RunReport:
+    intake: DagRunResult
+    transform: DagRunResult | None
+    outcomes: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.intake.ok and (self.transform is None or self.transform.ok) and not self.error
+
+    def text(self) -> str:
+        lines = [f"intake: {self.intake.state} ({len(self.outcomes)} file(s))"]
+        for o in self.outcomes:
+            lines.append(f"  {o['status']:<24} {Path(o['file']).name}")
+        if self.transform is None:
+            lines.append("transform: not needed (nothing new was loaded; the marts are current)")
+        else:
+            lines.append(f"transform: {self.transform.state}")
+        if self.error:
+            lines.append(f"ERROR: {self.error}")
+        return "\n".join(lines)
+
+
+def _failed_reason(result: DagRunResult) -> str:
+    from .config import settings
+
+    failed = [t for t, s in result.tasks.items() if s in ("failed", "upstream_failed")]
+    return (f"DAG {result.dag_id} failed at {', '.join(failed) or 'an unknown task'}; "
+            f"task logs are under {settings().airflow_home / 'logs'}")
+
+
+def run_pipeline() -> RunReport:
+    from .warehouse.transform import published
+
+    intake = run_dag("xiezuo_intake")
+    outcomes = _outcomes_of_last_run()
+    error = None if intake.ok else _failed_reason(intake)
+    transform = None
+    loaded = intake.tasks.get("announce") == "success"
+    if intake.ok and (loaded or not published()):
+        transform = run_dag("xiezuo_transform")
+        if not transform.ok:
+            error = _failed_reason(transform)
+            gate_msg = _gate_message()
+            if gate_msg:
+                error = gate_msg
+    return RunReport(intake=intake, transform=transform, outcomes=outcomes, error=error)
+
+
+def _outcomes_of_last_run() -> list[dict]:
+    """The per-file outcomes the intake's mapped tasks returned (from XCom)."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dr = session.query(DagRun).filter(DagRun.dag_id == "xiezuo_intake").order_by(DagRun.id.desc()).first()
+        if dr is None:
+            return []
+        rows = session.query(XComModel).filter(
+            XComModel.dag_id == "xiezuo_intake", XComModel.run_id == dr.run_id,
+            XComModel.task_id == "process_batch", XComModel.key == "return_value").all()
+        out = []
+        for r in rows:
+            value = r.value
+            if isinstance(value, (str, bytes)):
+                value = json.loads(value)
+            out.extend(value or [])
+        return out
+
+
+def _gate_message() -> str | None:
+    from .config import settings
+
+    path = settings().home / "last_mart_gate.json"
+    if path.exists():
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if not data.get("success", True):
+            return data.get("message")
+    return None

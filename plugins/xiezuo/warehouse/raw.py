@@ -1,0 +1,138 @@
+"""The raw layer: submissions (registration, with lineage) and one table of rows per ledger kind.
+
+Table shapes are derived from the contracts; a submission's rows and its registration are written
+in one transaction, rows with COPY.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from .. import contracts as C
+from ..intake.parse import key_column
+
+RAW = "raw"
+SQL_TYPES = {
+    "text": "text", "enum": "text", "bool": "boolean", "date": "date",
+    "int": "bigint", "count": "bigint", "money": "numeric(18,4)", "numeric": "numeric(18,4)",
+}
+
+SUBMISSIONS_DDL = f"""
+create schema if not exists {RAW};
+create table if not exists {RAW}.submissions (
+    submission_id   bigserial primary key,
+    sha256          text,
+    original_name   text not null,
+    county_code     text,
+    submission_type text,
+    period_month    date,
+    status          text not null check (status in
+                        ('accepted', 'accepted_with_warnings', 'rejected', 'duplicate')),
+    rows            integer not null default 0,
+    replaces        text,
+    error_count     integer not null default 0,
+    warning_count   integer not null default 0,
+    receipt         jsonb not null,
+    archive_path    text,
+    received_at     timestamptz not null,
+    processed_at    timestamptz not null
+);
+create unique index if not exists submissions_sha256_once
+    on {RAW}.submissions (sha256) where status <> 'duplicate';
+create index if not exists submissions_latest
+    on {RAW}.submissions (county_code, submission_type, period_month, submission_id);
+"""
+
+
+def stored_columns(contract: C.Contract) -> list[tuple[str, str]]:
+    """(column, SQL type) of a kind's raw table, after submission_id and source_row."""
+    out: list[tuple[str, str]] = []
+    for col in contract.stored_columns:
+        if col.type == "id":
+            base = key_column(col).removesuffix("_key")
+            out += [(key_column(col), "text"), (f"{base}_birth_year", "integer"),
+                    (f"{base}_gender", "text"), (f"{base}_region", "text")]
+        else:
+            out.append((col.name, SQL_TYPES[col.type]))
+    return out
+
+
+def table(kind: str) -> str:
+    return f"{RAW}.{kind}_rows"
+
+
+def ensure_schema(conn: sa.Connection) -> None:
+    conn.execute(sa.text("select pg_advisory_xact_lock(hashtext('xiezuo.raw.ddl'))"))
+    conn.exec_driver_sql(SUBMISSIONS_DDL)
+    for contract in C.all_contracts():
+        t = table(contract.kind)
+        conn.exec_driver_sql(
+            f"create table if not exists {t} ("
+            f"submission_id bigint not null references {RAW}.submissions, source_row integer not null, "
+            f"primary key (submission_id, source_row))")
+        for name, typ in stored_columns(contract):
+            conn.exec_driver_sql(f'alter table {t} add column if not exists "{name}" {typ}')
+
+
+@dataclass
+class Registration:
+    sha256: str
+    original_name: str
+    county_code: str | None
+    submission_type: str | None
+    period_month: date | None
+    status: str
+    rows: int
+    error_count: int
+    warning_count: int
+    receipt: dict
+    archive_path: str | None
+    received_at: datetime
+    processed_at: datetime
+    replaces: str | None = None
+
+
+def seen_before(conn: sa.Connection, sha256: str) -> dict | None:
+    row = conn.execute(sa.text(
+        f"select submission_id, status, original_name, processed_at from {RAW}.submissions "
+        "where sha256 = :s and status <> 'duplicate'"), {"s": sha256}).mappings().first()
+    return dict(row) if row else None
+
+
+def latest_accepted(conn: sa.Connection, county: str, kind: str, period: date) -> str | None:
+    return conn.execute(sa.text(
+        f"select sha256 from {RAW}.submissions where county_code = :c and submission_type = :k "
+        "and period_month = :p and status in ('accepted', 'accepted_with_warnings') "
+        "order by submission_id desc limit 1"), {"c": county, "k": kind, "p": period}).scalar()
+
+
+def lock_slot(conn: sa.Connection, county: str | None, kind: str | None, period: date | None) -> None:
+    """Serialise registrations of one (county, kind, month) so 'replaces' is always right."""
+    conn.execute(sa.text("select pg_advisory_xact_lock(hashtext(:k))"),
+                 {"k": f"xiezuo.slot.{county}.{kind}.{period}"})
+
+
+def register(conn: sa.Connection, reg: Registration) -> int:
+    return conn.execute(sa.text(
+        f"""insert into {RAW}.submissions (sha256, original_name, county_code, submission_type,
+            period_month, status, rows, replaces, error_count, warning_count, receipt, archive_path,
+            received_at, processed_at)
+            values (:sha256, :original_name, :county_code, :submission_type, :period_month, :status,
+            :rows, :replaces, :error_count, :warning_count, cast(:receipt as jsonb), :archive_path,
+            :received_at, :processed_at) returning submission_id"""),
+        {**reg.__dict__, "receipt": json.dumps(reg.receipt, ensure_ascii=False)}).scalar_one()
+
+
+def copy_rows(conn: sa.Connection, kind: str, submission_id: int, rows: list[dict]) -> int:
+    """COPY the typed rows of one submission into its kind's raw table."""
+    cols = [name for name, _ in stored_columns(C.load(kind))]
+    collist = ", ".join(f'"{c}"' for c in ["submission_id", "source_row", *cols])
+    raw_conn = conn.connection.driver_connection
+    with raw_conn.cursor() as cur:
+        with cur.copy(f"copy {table(kind)} ({collist}) from stdin") as cp:
+            for r in rows:
+                cp.write_row([submission_id, r["__row"], *(r.get(c) for c in cols)])
+    return len(rows)
