@@ -9,6 +9,7 @@ import sqlalchemy as sa
 
 from ..config import DBT_PROJECT_DIR, settings
 from .database import dbt_connection, engine
+from .roles import ensure_roles, grant_bi_read
 
 log = logging.getLogger(__name__)
 MARTS = "marts"
@@ -82,6 +83,8 @@ def publish() -> None:
         if not conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": BUILD}).first():
             raise TransformError(f"nothing to publish: schema {BUILD} does not exist")
         conn.exec_driver_sql(f"drop schema if exists {OLD} cascade")
+        ensure_roles(conn)
+        grant_bi_read(conn, BUILD)
         if conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": MARTS}).first():
             conn.exec_driver_sql(f"alter schema {MARTS} rename to {OLD}")
         conn.exec_driver_sql(f"alter schema {BUILD} rename to {MARTS}")
