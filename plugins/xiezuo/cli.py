@@ -31,12 +31,21 @@ def cmd_demo(args) -> int:
     return run_demo()
 
 
+def cmd_bench(args) -> int:
+    from .bench import main as bench_main
+
+    return bench_main(["--quick"] if args.quick else [])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xiezuo", description="东西部协作数据平台 xiezuo")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("run", help="process every pending file in the inbox through the DAGs and refresh the marts").set_defaults(fn=cmd_run)
     sub.add_parser("demo", help="sample inbox for the demo city → pipeline → progress table").set_defaults(fn=cmd_demo)
+    bench = sub.add_parser("bench", help="benchmarks: one JSON object per figure, with same-run baselines")
+    bench.add_argument("--quick", action="store_true", help="CI-sized data")
+    bench.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
     if args.verbose:
         os.environ["XIEZUO_VERBOSE"] = "1"

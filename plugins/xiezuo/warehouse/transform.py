@@ -29,7 +29,8 @@ def dbt_environment():
     values = {
         "XIEZUO_PGHOST": c["host"], "XIEZUO_PGPORT": str(c["port"]), "XIEZUO_PGUSER": c["user"],
         "XIEZUO_PGPASSWORD": c["password"], "XIEZUO_PGDATABASE": c["dbname"],
-        "XIEZUO_DBT_TARGET": str(s.dbt_target_dir), "XIEZUO_DBT_LOGS": str(s.home / "dbt" / "logs"),
+        # dbt's own variables: artifacts and logs under XIEZUO_HOME, never in the repository.
+        "DBT_TARGET_PATH": str(s.dbt_target_dir), "DBT_LOG_PATH": str(s.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
     }
     saved = {k: os.environ.get(k) for k in values}
