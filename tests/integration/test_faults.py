@@ -1,0 +1,102 @@
+"""Fault injection with real processes (issue 6): nothing is lost, nothing is half-published."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import investment_ledger, write_xlsx
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _q(sql: str, **kw):
+    from xiezuo.warehouse.database import engine
+
+    with engine().connect() as c:
+        return c.execute(sa.text(sql), kw).all()
+
+
+def _big_csv(path: Path, n: int) -> Path:
+    from xiezuo.bench import write_ledger
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return write_ledger(path, n)
+
+
+def test_intake_killed_while_loading_leaves_nothing_and_file_is_retried(xz_env):
+    """SIGKILL the intake while its COPY is running: no partial submission; the next run loads it once."""
+    from xiezuo.runner import run_pipeline
+
+    from xiezuo.pipeline import prepare_warehouse
+
+    n = 60_000
+    prepare_warehouse()
+    path = _big_csv(xz_env["inbox"] / "150525" / "奈曼旗2025年4月产业合作项目台账.csv", n)
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'plugins'}{os.pathsep}{REPO}"}
+    proc = subprocess.Popen([sys.executable, "-m", "xiezuo", "run"], env=env, cwd=REPO,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.time() + 300
+        seen_copy = False
+        while time.time() < deadline and proc.poll() is None:
+            active = _q("select count(*) from pg_stat_activity where query ilike 'copy raw.%' and state = 'active'")
+            if active[0][0]:
+                seen_copy = True
+                os.killpg(proc.pid, signal.SIGKILL)
+                break
+            time.sleep(0.02)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert seen_copy, "the COPY was never observed running; the test did not kill mid-load"
+    time.sleep(1)  # the server notices the dead client and rolls its transaction back
+    assert _q("select count(*) from raw.submissions where period_month = '2025-04-01'") == [(0,)]
+    assert _q("select count(*) from raw.investment_rows") == [(0,)]
+    assert path.exists(), "the original stays in the inbox until its receipt is written"
+    report = run_pipeline()
+    assert report.ok, report.text()
+    assert _q("select status, rows from raw.submissions where period_month = '2025-04-01'") == [("accepted", n)]
+    assert _q("select count(*) from raw.investment_rows") == [(n,)]
+    assert not path.exists()
+
+
+def _marts_fingerprint() -> dict:
+    tables = [r[0] for r in _q("select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+    return {t: _q(f'select md5(coalesce(string_agg(x::text, \'|\' order by x::text), \'\')) from marts."{t}" x')[0][0]
+            for t in tables}
+
+
+def test_failing_mart_gate_leaves_published_marts_unchanged(xz_env):
+    from xiezuo.runner import run_pipeline
+
+    inbox = xz_env["inbox"]
+    write_xlsx(inbox / "奈曼旗" / "奈曼旗2025年3月产业合作项目台账.xlsx", investment_ledger())
+    assert run_pipeline().ok
+    before = _marts_fingerprint()
+    assert before["indicator_monthly"]
+    # Corrupt the raw layer behind the pipeline's back: a registered row count that disagrees with
+    # the loaded rows. The mart gate reconciles the facts with raw.submissions and must refuse.
+    from xiezuo.warehouse.database import engine
+
+    with engine().begin() as c:
+        c.exec_driver_sql("update raw.submissions set rows = rows + 5")
+    write_xlsx(inbox / "奈曼旗" / "奈曼旗2025年4月产业合作项目台账.xlsx",
+               investment_ledger(title="奈曼旗2025年4月产业合作项目台账"))
+    report = run_pipeline()
+    assert not report.ok
+    assert report.transform is not None and report.transform.tasks["mart_quality_gate"] == "failed"
+    assert report.transform.tasks["publish_marts"] in ("upstream_failed", "skipped")
+    assert "mart quality gate refused to publish" in report.error
+    assert "fct_investment" in report.error
+    assert _marts_fingerprint() == before, "BI must keep reading the last good marts, unchanged"
+    docs = xz_env["home"] / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    assert docs.exists()
