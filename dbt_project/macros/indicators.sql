@@ -1,42 +1,208 @@
-{#- Indicator definitions live once, in dbt_project.yml vars.indicators. -#}
-{% macro indicators(rule=none, kind=none) -%}
+{#- Indicator definitions live once, in dbt_project.yml vars.indicators. Each rule kind of
+    indicators.md is implemented once below (rule_sum, rule_distinct, rule_count, rule_snapshot,
+    rule_mean) and used by every indicator of that kind. -#}
+{% macro indicators(rule=none, kind=none, doubling=none) -%}
     {%- set out = [] -%}
     {%- for i in var('indicators') -%}
-        {%- if (rule is none or i.rule == rule) and (kind is none or i.kind == kind) -%}
+        {%- if (rule is none or i.rule == rule) and (kind is none or i.kind == kind)
+               and (doubling is none or (i.doubling | default(false)) == doubling) -%}
             {%- do out.append(i) -%}
         {%- endif -%}
     {%- endfor -%}
     {{ return(out) }}
 {%- endmacro %}
 
-{#- The (county, month) pairs in which a county's value of an indicator exists: its ledger of the
-    indicator's kind for that month was accepted (indicators.md "Areas and months"). -#}
-{% macro reported_months(kind) -%}
-    select area_code, period_month from {{ ref('int_latest_submissions') }}
-    where submission_type = '{{ kind }}'
+{% macro sql_literal(value) -%}
+    '{{ (value | string).replace("'", "''") }}'
 {%- endmacro %}
 
-{#- rule "sum": month = sum over the month's rows; a missing value contributes nothing; an
-    accepted ledger with no qualifying rows gives 0; the city sums all counties' rows. -#}
-{% macro sum_indicator(i) -%}
-    with reported as ({{ reported_months(i.kind) }}),
-    rows_ as (
-        select area_code, period_month, {{ i.value }} as v
-        from {{ ref(i.fact) }}
-        where {{ i.get('where', 'true') }}
+{#- An indicator's row filter (vars: filter: {column: condition}), as a SQL predicate. Text
+    literals are quoted here; a "starts with" names a var (e.g. partner_city), never a city. -#}
+{% macro indicator_filter(i) -%}
+    {%- set parts = [] -%}
+    {%- for column, cond in (i.filter | default({}, true)).items() -%}
+        {%- if cond is mapping and 'starts_with_var' in cond -%}
+            {%- do parts.append('starts_with(' ~ column ~ ', ' ~ sql_literal(var(cond.starts_with_var)) ~ ')') -%}
+        {%- elif cond is sameas true -%}
+            {%- do parts.append(column ~ ' is true') -%}
+        {%- elif cond is sameas false -%}
+            {%- do parts.append(column ~ ' is false') -%}
+        {%- elif cond is mapping -%}
+            {{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": unknown filter on " ~ column ~ ": " ~ cond) }}
+        {%- else -%}
+            {%- do parts.append(column ~ ' = ' ~ sql_literal(cond)) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(parts | join(' and ') if parts else 'true') }}
+{%- endmacro %}
+
+{#- The (area, month) points at which indicators are evaluated: every area × month of
+    int_area_months, flagged is_reported when the area's value exists (indicators.md "Areas and
+    months"): a county's ledger of the indicator's kind for the month was accepted; the city's
+    when any county's was. -#}
+{% macro indicator_points(i) -%}
+    select
+        g.area_code,
+        g.period_month,
+        exists (
+            select 1 from {{ ref('int_latest_submissions') }} as s
+            where s.submission_type = {{ sql_literal(i.kind) }}
+              and s.period_month = g.period_month
+              and (s.area_code = g.area_code or g.area_code = {{ sql_literal(var('city_code')) }})
+        ) as is_reported
+    from {{ ref('int_area_months') }} as g
+{%- endmacro %}
+
+{#- The fact rows each point sees, one row per (point, fact row), or one all-null row for a point
+    that sees none. window: 'month' (the point's month), 'ytd' (January to the month) or
+    'cumulative' (programme start to the month). A county sees its own rows; the city sees every
+    county's. columns: {name: SQL expression} carried along; filtered: apply the indicator's filter
+    before the window (every rule except snapshot, which filters the projects' latest rows). -#}
+{% macro indicator_window_rows(i, window, columns, filtered=true) -%}
+    {%- if window == 'month' -%}
+        {%- set lower = 'r.period_month = p.period_month' -%}
+    {%- elif window == 'ytd' -%}
+        {%- set lower = "r.period_month >= date_trunc('year', p.period_month)::date" -%}
+    {%- elif window == 'cumulative' -%}
+        {%- set lower = 'r.period_month >= ' ~ sql_literal(var('programme_start_month') ~ '-01') ~ '::date' -%}
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("unknown indicator window " ~ window) }}
+    {%- endif -%}
+    select
+        p.area_code,
+        p.period_month,
+        r.area_code as county_code,
+        r.period_month as row_month,
+        r.submission_id,
+        r.source_row
+        {%- for name, expr in columns.items() %},
+        r.{{ name }}
+        {%- endfor %}
+    from {{ ref('int_area_months') }} as p
+    left join (
+        select f.*, scope.area_code as scope_code
+        from (
+            select area_code, period_month, submission_id, source_row
+                {%- for name, expr in columns.items() %}, {{ expr }} as {{ name }}{% endfor %}
+            from {{ ref(i.fact) }}
+            where {{ indicator_filter(i) if filtered else 'true' }}
+        ) as f
+        cross join lateral (
+            values (f.area_code), ({{ sql_literal(var('city_code')) }}::text)
+        ) as scope (area_code)
+    ) as r
+        on r.scope_code = p.area_code
+       and {{ 'r.period_month = p.period_month' if window == 'month' else 'r.period_month <= p.period_month and ' ~ lower }}
+{%- endmacro %}
+
+{#- rule "sum": sum of the value over the window's rows; a missing value contributes nothing;
+    no qualifying rows gives 0. YTD = sum of the year's months; city = all counties' rows. -#}
+{% macro rule_sum(i, window) -%}
+    select area_code, period_month, coalesce(sum(v), 0) as value
+    from ({{ indicator_window_rows(i, window, {'v': i.value}) }}) as w
+    group by area_code, period_month
+{%- endmacro %}
+
+{#- rule "count": number of qualifying rows; YTD and since-start = sum of the months. -#}
+{% macro rule_count(i, window) -%}
+    select area_code, period_month, count(source_row) as value
+    from ({{ indicator_window_rows(i, window, {}) }}) as w
+    group by area_code, period_month
+{%- endmacro %}
+
+{#- rule "distinct": number of distinct keys among the window's rows: YTD = distinct over the
+    year's months so far; the city counts a key reported by two counties once. -#}
+{% macro rule_distinct(i, window) -%}
+    select area_code, period_month, count(distinct k) as value
+    from ({{ indicator_window_rows(i, window, {'k': i.key}) }}) as w
+    group by area_code, period_month
+{%- endmacro %}
+
+{#- rule "mean": mean over the window's rows (month, the year's rows, all counties' rows for the
+    city); 0 when an accepted ledger has no qualifying rows (the value exists, indicators.md). -#}
+{% macro rule_mean(i, window) -%}
+    select area_code, period_month, coalesce(avg(v), 0) as value
+    from ({{ indicator_window_rows(i, window, {'v': i.value}) }}) as w
+    group by area_code, period_month
+{%- endmacro %}
+
+{#- rule "snapshot": the value as of month M over the latest row of each project reported up to M
+    since the programme start (reported in M or not); the city over every county's projects (a
+    project is its county and key). Optionally the latest row per latest_by (a park's latest
+    level) is kept next; then the filter; then agg: sum of value | count_distinct of value.
+    The window is always "since the start": YTD = the snapshot at M. -#}
+{% macro rule_snapshot(i, window) -%}
+    {%- set cols = {'project_key': i.key, 'v': i.value} -%}
+    {%- for column in (i.filter | default({}, true)).keys() -%}{%- do cols.update({column: column}) -%}{%- endfor -%}
+    {%- if i.latest_by is defined -%}{%- do cols.update({'latest_by': i.latest_by}) -%}{%- endif -%}
+    {%- set order = 'row_month desc, submission_id desc, source_row desc' -%}
+    with seen as (
+        {{ indicator_window_rows(i, 'cumulative', cols, filtered=false) }}
     ),
-    county as (
-        select r.area_code, r.period_month, coalesce(sum(x.v), 0) as value
-        from reported r
-        left join rows_ x using (area_code, period_month)
-        group by 1, 2
+    latest_project as (
+        select *, row_number() over (
+            partition by area_code, period_month, county_code, project_key order by {{ order }}) as recency
+        from seen
     ),
-    city as (
-        select '{{ var("city_code") }}'::text as area_code, period_month, sum(value) as value
-        from county group by 2
+    projects as (
+        select * from latest_project where recency = 1 or county_code is null
+    ),
+    {%- if i.latest_by is defined %}
+    latest_group as (
+        select *, row_number() over (
+            partition by area_code, period_month, latest_by order by {{ order }}) as group_recency
+        from projects
+    ),
+    kept as (select * from latest_group where group_recency = 1 or county_code is null),
+    {%- else %}
+    kept as (select * from projects),
+    {%- endif %}
+    qualifying as (
+        select area_code, period_month, v
+        from kept
+        where county_code is not null and {{ indicator_filter(i) }}
     )
-    select area_code, '{{ i.code }}'::text as indicator_code, period_month, value::numeric(20, 4) as value
-    from county
-    union all
-    select area_code, '{{ i.code }}', period_month, value::numeric(20, 4) from city
+    select p.area_code, p.period_month,
+        {%- if i.agg == 'sum' %} coalesce(sum(q.v), 0)
+        {%- elif i.agg == 'count_distinct' %} count(distinct q.v)
+        {%- else %}{{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": snapshot agg must be sum or count_distinct") }}
+        {%- endif %} as value
+    from {{ ref('int_area_months') }} as p
+    left join qualifying as q using (area_code, period_month)
+    group by p.area_code, p.period_month
+{%- endmacro %}
+
+{% macro indicator_rule(i, window) -%}
+    {%- if i.rule == 'sum' -%}{{ rule_sum(i, window) }}
+    {%- elif i.rule == 'count' -%}{{ rule_count(i, window) }}
+    {%- elif i.rule == 'distinct' -%}{{ rule_distinct(i, window) }}
+    {%- elif i.rule == 'mean' -%}{{ rule_mean(i, window) }}
+    {%- elif i.rule == 'snapshot' -%}{{ rule_snapshot(i, window) }}
+    {%- else -%}{{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": unknown rule " ~ i.rule) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- One indicator at every (area, month) point: value (the month; null where the area's value
+    does not exist), ytd_value, cumulative_value (since the programme start) and months_reported
+    (months of the year so far in which the area's value exists). -#}
+{% macro indicator_values(i) -%}
+    with points as ({{ indicator_points(i) }}),
+    month_ as ({{ indicator_rule(i, 'month') }}),
+    ytd as ({{ indicator_rule(i, 'ytd') }}),
+    cumulative as ({{ indicator_rule(i, 'cumulative') }})
+    select
+        p.area_code,
+        {{ sql_literal(i.code) }}::text as indicator_code,
+        p.period_month,
+        p.is_reported,
+        case when p.is_reported then m.value end::numeric(20, 4) as value,
+        y.value::numeric(20, 4) as ytd_value,
+        c.value::numeric(20, 4) as cumulative_value,
+        count(*) filter (where p.is_reported) over (
+            partition by p.area_code, date_trunc('year', p.period_month) order by p.period_month
+        )::integer as months_reported
+    from points as p
+    join month_ as m using (area_code, period_month)
+    join ytd as y using (area_code, period_month)
+    join cumulative as c using (area_code, period_month)
 {%- endmacro %}

@@ -1,0 +1,2 @@
+-- The exchange ledger's rows as loaded (every loaded submission), columns from its contract.
+{{ staging_ledger('exchange') }}
