@@ -38,7 +38,7 @@ select
     indicator_code,
     period_month,
     ytd_value,
-    case when year_target is not null then baseline_value end as baseline_value,
+    case when year_target is not null then baseline_value end::numeric(20, 4) as baseline_value,
     year_target::numeric(20, 4) as target_value,
     case when year_target > 0 then round(ytd_value / year_target, 6) end::numeric(12, 6) as progress_ratio,
     case when year_target > 0 then round(month_ / 12.0, 6) end::numeric(12, 6) as expected_ratio,

@@ -51,16 +51,44 @@ def _expectation(spec: dict, table: str):
 
 
 def parameters() -> dict:
-    """Independent figures the marts must reconcile with (from raw.submissions, not dbt)."""
-    params: dict = {"area_codes": [programme().city_code, *(a.code for a in programme().counties)]}
+    """Independent figures the marts must reconcile with (from raw.submissions, the contracts,
+    the indicator list and the programme settings; not from dbt)."""
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from ..config import DBT_PROJECT_DIR, settings
+    from ..indicators import doubling_indicators, indicators
+
+    prog = programme()
+    areas = [prog.city_code, *(a.code for a in prog.counties)]
+    params: dict = {"area_codes": areas, "county_codes": [a.code for a in prog.counties],
+                    "indicator_codes": [i["code"] for i in indicators()],
+                    "doubling_codes": [i["code"] for i in doubling_indicators()],
+                    "submission_types": [c.kind for c in C.all_contracts()]}
+    latest = """select distinct on (county_code, submission_type, period_month) *
+                from raw.submissions where status in ('accepted', 'accepted_with_warnings')
+                order by county_code, submission_type, period_month, submission_id desc"""
     with engine().connect() as conn:
         for contract in C.all_contracts():
             params[f"expected_rows_{contract.kind}"] = int(conn.execute(sa.text(
-                """select coalesce(sum(rows), 0) from (
-                       select distinct on (county_code, period_month) rows from raw.submissions
-                       where submission_type = :k and status in ('accepted', 'accepted_with_warnings')
-                       order by county_code, period_month, submission_id desc) latest"""),
+                f"select coalesce(sum(rows), 0) from ({latest}) l where submission_type = :k"),
                 {"k": contract.kind}).scalar())
+        first, last = conn.execute(sa.text(f"select min(period_month), max(period_month) from ({latest}) l")).one()
+    # indicator_progress: every area × doubling indicator × month, January of the first year with
+    # accepted data through the latest month with any.
+    months = 0 if last is None else (last.year - first.year) * 12 + last.month
+    params["expected_rows_indicator_progress"] = len(areas) * len(params["doubling_codes"]) * months
+    # submission_status: every county × kind × month from the programme start through the latest
+    # month that is due (day XIEZUO_DUE_DAY of the next month, the city's local date).
+    tz = yaml.safe_load((DBT_PROJECT_DIR / "dbt_project.yml").read_text(encoding="utf-8"))["vars"]["local_timezone"]
+    today = datetime.now(ZoneInfo(tz)).date()
+    due_months, m = 0, prog.start_month
+    while True:
+        nxt = date(m.year + m.month // 12, m.month % 12 + 1, 1)
+        if nxt.replace(day=settings().due_day) > today:
+            break
+        due_months, m = due_months + 1, nxt
+    params["expected_rows_submission_status"] = len(prog.counties) * len(params["submission_types"]) * due_months
     return params
 
 

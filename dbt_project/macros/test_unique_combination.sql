@@ -1,0 +1,7 @@
+{#- Generic data test: no two rows share the combination of columns (a table's grain). -#}
+{% test unique_combination(model, columns) %}
+select {{ columns | join(', ') }}, count(*) as n
+from {{ model }}
+group by {{ columns | join(', ') }}
+having count(*) > 1
+{% endtest %}
