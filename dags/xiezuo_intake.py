@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
+from xiezuo.ops.alerts import on_failure
+
 RAW_LAYER = Asset(name="xiezuo_raw", uri="xiezuo://warehouse/raw")
 
 DEFAULT_ARGS = {
@@ -18,6 +20,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=5),
     "execution_timeout": timedelta(minutes=30),
+    "on_failure_callback": on_failure,  # webhook / e-mail alert after the last retry
 }
 
 
@@ -46,9 +49,10 @@ def xiezuo_intake():
 
     @task(max_active_tis_per_dagrun=2)
     def process_batch(batch: list[dict]) -> list[dict]:
-        from xiezuo.pipeline import process_batch as run
+        # Each file under a PostgreSQL advisory lock: two runs never load the same file.
+        from xiezuo.ops.locks import process_batch_exclusive
 
-        return run(batch)
+        return process_batch_exclusive(batch)
 
     @task(outlets=[RAW_LAYER], trigger_rule="all_done")
     def announce(results: list[list[dict]]) -> dict:

@@ -8,6 +8,9 @@ from datetime import datetime, timedelta
 
 from airflow.sdk import Asset, dag, task
 
+from xiezuo.ops.alerts import on_failure
+
+PUBLISH_POOL = "xiezuo_publish"  # 1 slot (xiezuo.ops.locks.ensure_pools): one build/publish at a time
 RAW_LAYER = Asset(name="xiezuo_raw", uri="xiezuo://warehouse/raw")
 MARTS = Asset(name="xiezuo_marts", uri="xiezuo://warehouse/marts")
 
@@ -25,6 +28,8 @@ MARTS = Asset(name="xiezuo_marts", uri="xiezuo://warehouse/marts")
         "retry_delay": timedelta(seconds=15),
         "retry_exponential_backoff": True,
         "execution_timeout": timedelta(minutes=60),
+        "pool": PUBLISH_POOL,
+        "on_failure_callback": on_failure,  # webhook / e-mail alert, incl. the mart gate refusing
     },
     tags=["xiezuo", "transform", "dbt"],
 )

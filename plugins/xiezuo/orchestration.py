@@ -49,10 +49,12 @@ def ensure_metadata_db() -> None:
     from airflow import __version__
 
     marker = Path(os.environ["AIRFLOW_HOME"]) / ".db-migrated"
-    if marker.exists() and marker.read_text().strip() == __version__:
-        return
-    db.initdb()
-    marker.write_text(__version__ + "\n")
+    if not (marker.exists() and marker.read_text().strip() == __version__):
+        db.initdb()
+        marker.write_text(__version__ + "\n")
+    from .ops.locks import ensure_pools
+
+    ensure_pools()
 
 
 @dataclass
