@@ -1,6 +1,7 @@
 """Transform: dbt builds the facts and marts aside → GX mart gate → atomic publish.
 
-Scheduled on the raw-layer Asset the intake emits (data-aware), not on a clock.
+Scheduled on the raw-layer Asset the intake (and reprocessing) emits (data-aware), not on a clock,
+and on the daily calendar Asset of the due-dates DAG (submission_status depends on the day).
 """
 from __future__ import annotations
 
@@ -12,13 +13,14 @@ from xiezuo.ops.alerts import on_failure
 
 PUBLISH_POOL = "xiezuo_publish"  # 1 slot (xiezuo.ops.locks.ensure_pools): one build/publish at a time
 RAW_LAYER = Asset(name="xiezuo_raw", uri="xiezuo://warehouse/raw")
+CALENDAR = Asset(name="xiezuo_calendar", uri="xiezuo://calendar/day")  # daily: submission_status
 MARTS = Asset(name="xiezuo_marts", uri="xiezuo://warehouse/marts")
 
 
 @dag(
     dag_id="xiezuo_transform",
     description="dbt facts and indicator marts, built aside, gated by GX, published atomically",
-    schedule=[RAW_LAYER],
+    schedule=(RAW_LAYER | CALENDAR),
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,

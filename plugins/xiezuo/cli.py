@@ -46,6 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="benchmarks: one JSON object per figure, with same-run baselines")
     bench.add_argument("--quick", action="store_true", help="CI-sized data")
     bench.set_defaults(fn=cmd_bench)
+    from .ops.commands import add as add_ops_commands  # status, reprocess, airflow standalone
+
+    add_ops_commands(sub)
     args = parser.parse_args(argv)
     if args.verbose:
         os.environ["XIEZUO_VERBOSE"] = "1"

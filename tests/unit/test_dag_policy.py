@@ -14,7 +14,7 @@ import pytest
 from xiezuo.config import DAGS_DIR, REPO_ROOT
 from xiezuo.orchestration import airflow_environment
 
-EXPECTED = {"xiezuo_intake", "xiezuo_transform"}
+EXPECTED = {"xiezuo_intake", "xiezuo_transform", "xiezuo_due_dates", "xiezuo_reprocess"}
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,130 @@
+"""The operations subcommands of `xiezuo`: status, reprocess, airflow (the local UI)."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+
+def add(sub) -> None:
+    p = sub.add_parser("status", help="which counties submitted what; what is missing or late")
+    p.add_argument("--remind", action="store_true", help="also write the reminders (催报提醒) into the county folders")
+    p.set_defaults(fn=cmd_status)
+    p = sub.add_parser("reprocess", help="rebuild raw and the marts from the archived originals")
+    p.add_argument("--county", help="county code or name")
+    p.add_argument("--kind", help="ledger kind (investment, employment, tourism, livelihood, consumer, exchange)")
+    p.add_argument("--month", help="reporting month YYYY-MM")
+    p.add_argument("--all", action="store_true", help="every archived submission")
+    p.set_defaults(fn=cmd_reprocess)
+    p = sub.add_parser("airflow", help="Airflow for operators: `xiezuo airflow standalone` starts the UI locally")
+    p.add_argument("action", choices=["standalone"], help="standalone: api-server (UI), scheduler, dag-processor, triggerer")
+    p.add_argument("--port", type=int, default=int(os.environ.get("XIEZUO_AIRFLOW_PORT", "8080")))
+    p.set_defaults(fn=cmd_airflow)
+
+
+def cmd_status(args) -> int:
+    from .late import status_text, write_reminders
+
+    print(status_text())
+    if args.remind:
+        for code, path in write_reminders().items():
+            print(f"催报提醒 {code}: {path}")
+    return 0
+
+
+def cmd_reprocess(args) -> int:
+    from ..orchestration import run_dag
+    from .reprocess import Selection
+
+    sel = Selection(county=args.county, kind=args.kind, month=args.month, all=args.all)
+    try:
+        sel.validate()
+    except ValueError as exc:
+        print(f"错误：{exc}", file=sys.stderr)
+        return 2
+    conf = {"county": sel.county, "kind": sel.kind, "month": sel.month, "all": sel.all}
+    first = run_dag("xiezuo_reprocess", conf=conf)
+    print(f"reprocess: {first.state}")
+    report = _xcom("xiezuo_reprocess", "reprocess_from_archive")
+    if report:
+        print(f"  {report['selected']} submission(s): {report['unchanged']} unchanged, "
+              f"{len(report['changed'])} changed, {len(report['kept'])} kept as they were")
+        for c in report["changed"]:
+            print(f"  changed {c['original_name']}: {c['was']} → {c['now']}")
+        for k in report["kept"]:
+            print(f"  KEPT {k['original_name']}: {k['reason']}")
+    if not first.ok:
+        return 1
+    second = run_dag("xiezuo_transform")
+    print(f"transform: {second.state}")
+    return 0 if second.ok else 1
+
+
+def _xcom(dag_id: str, task_id: str):
+    from airflow.models.dagrun import DagRun
+    from airflow.models.xcom import XComModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dr = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+        if dr is None:
+            return None
+        row = session.query(XComModel).filter(
+            XComModel.dag_id == dag_id, XComModel.run_id == dr.run_id, XComModel.task_id == task_id,
+            XComModel.key == "return_value").first()
+        if row is None:
+            return None
+        value = row.value
+        return json.loads(value) if isinstance(value, (str, bytes)) else value
+
+
+def standalone_environment(port: int) -> dict[str, str]:
+    from ..orchestration import airflow_environment, ensure_metadata_db
+
+    airflow_environment()
+    ensure_metadata_db()
+    env = dict(os.environ)
+    here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in [here, env.get("PYTHONPATH", "")] if p)
+    env["AIRFLOW__API__PORT"] = str(port)
+    env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
+    # SQLite metadata DB: one task at a time (the standalone default executor handles that).
+    env.setdefault("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
+    return env
+
+
+def cmd_airflow(args) -> int:
+    """`airflow standalone` with xiezuo's home, DAGs and metadata DB; Ctrl-C stops every
+    component (the whole process group) and returns."""
+    env = standalone_environment(args.port)
+    home = env["AIRFLOW_HOME"]
+    print(f"Airflow UI: http://localhost:{args.port}  (user admin; password in {home}/passwords.json or "
+          f"simple_auth_manager_passwords.json.generated). Ctrl-C stops it.", flush=True)
+    proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "airflow"), "standalone"],
+                            env=env, start_new_session=True)
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        return stop(proc)
+
+
+def stop(proc: subprocess.Popen, grace: float = 60.0) -> int:
+    """SIGINT to the standalone's process group, SIGTERM after `grace`, SIGKILL as a last resort."""
+    for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    try:  # children that outlived the parent
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    print("Airflow stopped", file=sys.stderr)
+    return 0
