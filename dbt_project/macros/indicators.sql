@@ -41,16 +41,16 @@
     months"): a county's ledger of the indicator's kind for the month was accepted; the city's
     when any county's was. -#}
 {% macro indicator_points(i) -%}
-    select
-        g.area_code,
-        g.period_month,
-        exists (
-            select 1 from {{ ref('int_latest_submissions') }} as s
-            where s.submission_type = {{ sql_literal(i.kind) }}
-              and s.period_month = g.period_month
-              and (s.area_code = g.area_code or g.area_code = {{ sql_literal(var('city_code')) }})
-        ) as is_reported
+    with reported as (
+        select area_code, period_month from {{ ref('int_latest_submissions') }}
+        where submission_type = {{ sql_literal(i.kind) }}
+        union
+        select {{ sql_literal(var('city_code')) }}::text, period_month from {{ ref('int_latest_submissions') }}
+        where submission_type = {{ sql_literal(i.kind) }}
+    )
+    select g.area_code, g.period_month, r.area_code is not null as is_reported
     from {{ ref('int_area_months') }} as g
+    left join reported as r using (area_code, period_month)
 {%- endmacro %}
 
 {#- The fact rows each point sees, one row per (point, fact row), or one all-null row for a point
@@ -95,35 +95,89 @@
        and {{ 'r.period_month = p.period_month' if window == 'month' else 'r.period_month <= p.period_month and ' ~ lower }}
 {%- endmacro %}
 
+{#- A fact's rows, each twice: once for its county and once for the city (scope_code = the area
+    whose value it feeds). columns: {name: SQL expression}; filtered: apply the indicator's filter. -#}
+{% macro indicator_scoped_rows(i, columns, filtered=true) -%}
+    select f.*, scope.area_code as scope_code
+    from (
+        select area_code, period_month, submission_id, source_row
+            {%- for name, expr in columns.items() %}, {{ expr }} as {{ name }}{% endfor %}
+        from {{ ref(i.fact) }}
+        where {{ indicator_filter(i) if filtered else 'true' }}
+    ) as f
+    cross join lateral (
+        values (f.area_code), ({{ sql_literal(var('city_code')) }}::text)
+    ) as scope (area_code)
+{%- endmacro %}
+
+{#- The months a point at month p sees: 'month' (p only), 'ytd' (January to p), 'cumulative'
+    (programme start to p). -#}
+{% macro indicator_window(window, m, p) -%}
+    {%- if window == 'month' -%}{{ m }} = {{ p }}
+    {%- elif window == 'ytd' -%}{{ m }} <= {{ p }} and {{ m }} >= date_trunc('year', {{ p }})::date
+    {%- elif window == 'cumulative' -%}{{ m }} <= {{ p }}
+    {%- else -%}{{ exceptions.raise_compiler_error("unknown indicator window " ~ window) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- Additive rules (sum, count, mean) aggregate each area's month once, then add the months the
+    window sees: the same figures as aggregating the window's rows, without one join per point. -#}
+{% macro indicator_additive(i, window, columns, measures, value) -%}
+    with monthly as (
+        select scope_code as area_code, period_month, {{ measures }}
+        from ({{ indicator_scoped_rows(i, columns) }}) as r
+        group by scope_code, period_month
+    )
+    select p.area_code, p.period_month, {{ value }} as value
+    from {{ ref('int_area_months') }} as p
+    left join monthly as m
+        on m.area_code = p.area_code and {{ indicator_window(window, 'm.period_month', 'p.period_month') }}
+    group by p.area_code, p.period_month
+{%- endmacro %}
+
 {#- rule "sum": sum of the value over the window's rows; a missing value contributes nothing;
     no qualifying rows gives 0. YTD = sum of the year's months; city = all counties' rows. -#}
 {% macro rule_sum(i, window) -%}
-    select area_code, period_month, coalesce(sum(v), 0) as value
-    from ({{ indicator_window_rows(i, window, {'v': i.value}) }}) as w
-    group by area_code, period_month
+    {{ indicator_additive(i, window, {'v': i.value}, 'sum(v) as s', 'coalesce(sum(m.s), 0)') }}
 {%- endmacro %}
 
 {#- rule "count": number of qualifying rows; YTD and since-start = sum of the months. -#}
 {% macro rule_count(i, window) -%}
-    select area_code, period_month, count(source_row) as value
-    from ({{ indicator_window_rows(i, window, {}) }}) as w
-    group by area_code, period_month
-{%- endmacro %}
-
-{#- rule "distinct": number of distinct keys among the window's rows: YTD = distinct over the
-    year's months so far; the city counts a key reported by two counties once. -#}
-{% macro rule_distinct(i, window) -%}
-    select area_code, period_month, count(distinct k) as value
-    from ({{ indicator_window_rows(i, window, {'k': i.key}) }}) as w
-    group by area_code, period_month
+    {{ indicator_additive(i, window, {}, 'count(*) as n', 'coalesce(sum(m.n), 0)') }}
 {%- endmacro %}
 
 {#- rule "mean": mean over the window's rows (month, the year's rows, all counties' rows for the
-    city); 0 when an accepted ledger has no qualifying rows (the value exists, indicators.md). -#}
+    city), i.e. their sum over their count; 0 when an accepted ledger has no qualifying rows
+    (the value exists, indicators.md). -#}
 {% macro rule_mean(i, window) -%}
-    select area_code, period_month, coalesce(avg(v), 0) as value
-    from ({{ indicator_window_rows(i, window, {'v': i.value}) }}) as w
-    group by area_code, period_month
+    {{ indicator_additive(i, window, {'v': i.value}, 'sum(v) as s, count(v) as n',
+                          'coalesce(sum(m.s) / nullif(sum(m.n), 0), 0)') }}
+{%- endmacro %}
+
+{#- rule "distinct": number of distinct keys among the window's rows: YTD = distinct over the
+    year's months so far; the city counts a key reported by two counties once. For YTD and since
+    the start a key counts from the first month it appears in (in the year / at all). -#}
+{% macro rule_distinct(i, window) -%}
+    with keyed as (
+        select distinct scope_code as area_code, period_month, k
+        from ({{ indicator_scoped_rows(i, {'k': i.key}) }}) as r
+        where k is not null
+    ),
+    {%- if window == 'month' %}
+    firsts as (select area_code, period_month, k from keyed),
+    {%- else %}
+    firsts as (
+        select area_code, min(period_month) as period_month, k
+        from keyed
+        group by area_code, k{{ ", date_trunc('year', period_month)" if window == 'ytd' }}
+    ),
+    {%- endif %}
+    monthly as (select area_code, period_month, count(*) as n from firsts group by 1, 2)
+    select p.area_code, p.period_month, coalesce(sum(m.n), 0) as value
+    from {{ ref('int_area_months') }} as p
+    left join monthly as m
+        on m.area_code = p.area_code and {{ indicator_window(window, 'm.period_month', 'p.period_month') }}
+    group by p.area_code, p.period_month
 {%- endmacro %}
 
 {#- rule "snapshot": the value as of month M over the latest row of each project reported up to M
@@ -188,8 +242,14 @@
 {% macro indicator_values(i) -%}
     with points as ({{ indicator_points(i) }}),
     month_ as ({{ indicator_rule(i, 'month') }}),
+    {%- if i.rule == 'snapshot' %}
+    {#- a snapshot is as of the month, whatever the window: computed once #}
+    ytd as (select * from month_),
+    cumulative as (select * from month_)
+    {%- else %}
     ytd as ({{ indicator_rule(i, 'ytd') }}),
     cumulative as ({{ indicator_rule(i, 'cumulative') }})
+    {%- endif %}
     select
         p.area_code,
         {{ sql_literal(i.code) }}::text as indicator_code,

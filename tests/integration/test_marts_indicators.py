@@ -4,6 +4,7 @@ exactly the figures computed by hand below (indicators.md)."""
 from __future__ import annotations
 
 import csv
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -184,9 +185,10 @@ def test_indicators_for_counties_and_city_with_a_correction(xz_env):
     assert "worker_key" in cols and not cols & {"worker_id", "name", "phone", "worker_birth_year", "worker_region"}
 
 
-def test_mart_gate_refuses_facts_that_do_not_reconcile(xz_env):
+def test_mart_gate_refuses_facts_that_do_not_reconcile(xz_env, monkeypatch):
     """The gate's expected row counts come from raw.submissions: a fact built from the wrong
-    submissions (here: one row deleted after the build) is refused."""
+    submissions (here: one row deleted after the build) is refused. Also: XIEZUO_DUE_DAY moves
+    the due dates of submission_status."""
     from xiezuo.pipeline import prepare_warehouse
     from xiezuo.quality.marts_gate import run_mart_gate
     from xiezuo.runner import run_pipeline
@@ -197,8 +199,12 @@ def test_mart_gate_refuses_facts_that_do_not_reconcile(xz_env):
     write_xlsx(inbox / NAIMAN / "奈曼旗2025年1月产业合作项目台账.xlsx", investment("奈曼旗2025年1月产业合作项目台账", NM_JAN))
     assert run_pipeline().ok
     prepare_warehouse()
+    monkeypatch.setenv("XIEZUO_DUE_DAY", "20")
     build_aside()
     assert run_mart_gate(BUILD).success
+    assert _q(f"select due_date, status, is_late from {BUILD}.submission_status "
+              "where area_code = :a and submission_type = 'investment' and period_month = :p",
+              a=NAIMAN, p=JAN) == [(date(2025, 2, 20), "accepted", True)]
     with engine().begin() as c:
         c.exec_driver_sql(f"delete from {BUILD}.fct_investment where source_row = 3")
     result = run_mart_gate(BUILD)
