@@ -12,6 +12,11 @@ from .. import contracts as C
 
 HEADER_SCAN_ROWS = 10
 TOTAL_WORDS = {"合计", "小计", "总计"}
+# A cell starting with 填报 (填报单位/填报人/填报日期…) is form-filling detail, never a title: the
+# day a form was filled in is not its reporting month. Below the table, a line starting with one of
+# these words and a colon (填报人：… 审核人：… 注：…) is a signature or note line, not data.
+FILL_PREFIX = "填报"
+FOOTER_PREFIXES = ("填报", "审核", "制表", "负责人", "联系人", "联系电话", "注", "说明", "备注")
 
 
 @dataclass
@@ -55,13 +60,34 @@ def total_word(cells: list) -> str | None:
     """A total row: its first non-empty *text* cell is 合计/小计/总计 (spaces allowed)."""
     for v in cells:
         if isinstance(v, str) and v.strip():
-            w = "".join(cell_text(v).split())
+            w = "".join(cell_text(v).split()).rstrip(":")
             return w if w in TOTAL_WORDS else None
         if v not in (None, ""):
             if isinstance(v, (int, float)):
                 continue  # a 序号 number before the word
             return None
     return None
+
+
+def is_footer(cells: list) -> bool:
+    """A signature or note line below the table: its first non-empty cell is text that starts
+    with 填报/审核/制表/负责人/注… and holds a colon."""
+    first = next((v for v in cells if cell_text(v)), None)
+    if not isinstance(first, str):
+        return False
+    t = "".join(cell_text(first).split())
+    return t.startswith(FOOTER_PREFIXES) and ":" in t
+
+
+def title_text(cells: list) -> str:
+    """A row above the header as title text; from a 填报… cell on, the row is form detail."""
+    out = []
+    for v in cells:
+        t = cell_text(v)
+        if "".join(t.split()).startswith(FILL_PREFIX):
+            break
+        out.append(t)
+    return "".join(out)
 
 
 def _known_names() -> dict[str, set[str]]:
@@ -141,13 +167,13 @@ def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
     first_header_pos = order.index(header_rows[0])
     titles = []
     for n in order[:first_header_pos]:
-        line = "".join(texts[n])
-        if line and not line.startswith("填报"):
+        line = title_text(header_area[n])
+        if line:
             titles.append(line)
     last = header_rows[-1]
     layout = Layout(header_rows=header_rows, cells=cells, titles=titles)
     for n, r in rows:
-        if n <= last or is_blank(r):
+        if n <= last or is_blank(r) or is_footer(r):
             continue
         w = total_word(r)
         if w:

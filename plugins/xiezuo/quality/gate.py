@@ -172,6 +172,10 @@ def _problems(result, parsed: Parsed) -> list[Problem]:
             message = _message(meta["rule"], col, contract, parsed, item, value)
             out.append(Problem(meta["rule"], message, row=row, column=header, value=value,
                                severity=meta["severity"]))
+    # A cell already in error (e.g. 性别 “未知”, not an allowed value) gets no warning besides:
+    # the clerk has to fix it anyway, and a second remark on it only confuses.
+    wrong = already | {(p.row, p.column) for p in out if p.severity == "error"}
+    out = [p for p in out if p.severity == "error" or (p.row, p.column) not in wrong]
     out.sort(key=lambda p: (p.row or 0, p.column or ""))
     return out
 
