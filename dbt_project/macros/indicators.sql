@@ -53,48 +53,6 @@
     left join reported as r using (area_code, period_month)
 {%- endmacro %}
 
-{#- The fact rows each point sees, one row per (point, fact row), or one all-null row for a point
-    that sees none. window: 'month' (the point's month), 'ytd' (January to the month) or
-    'cumulative' (programme start to the month). A county sees its own rows; the city sees every
-    county's. columns: {name: SQL expression} carried along; filtered: apply the indicator's filter
-    before the window (every rule except snapshot, which filters the projects' latest rows). -#}
-{% macro indicator_window_rows(i, window, columns, filtered=true) -%}
-    {%- if window == 'month' -%}
-        {%- set lower = 'r.period_month = p.period_month' -%}
-    {%- elif window == 'ytd' -%}
-        {%- set lower = "r.period_month >= date_trunc('year', p.period_month)::date" -%}
-    {%- elif window == 'cumulative' -%}
-        {%- set lower = 'r.period_month >= ' ~ sql_literal(var('programme_start_month') ~ '-01') ~ '::date' -%}
-    {%- else -%}
-        {{ exceptions.raise_compiler_error("unknown indicator window " ~ window) }}
-    {%- endif -%}
-    select
-        p.area_code,
-        p.period_month,
-        r.area_code as county_code,
-        r.period_month as row_month,
-        r.submission_id,
-        r.source_row
-        {%- for name, expr in columns.items() %},
-        r.{{ name }}
-        {%- endfor %}
-    from {{ ref('int_area_months') }} as p
-    left join (
-        select f.*, scope.area_code as scope_code
-        from (
-            select area_code, period_month, submission_id, source_row
-                {%- for name, expr in columns.items() %}, {{ expr }} as {{ name }}{% endfor %}
-            from {{ ref(i.fact) }}
-            where {{ indicator_filter(i) if filtered else 'true' }}
-        ) as f
-        cross join lateral (
-            values (f.area_code), ({{ sql_literal(var('city_code')) }}::text)
-        ) as scope (area_code)
-    ) as r
-        on r.scope_code = p.area_code
-       and {{ 'r.period_month = p.period_month' if window == 'month' else 'r.period_month <= p.period_month and ' ~ lower }}
-{%- endmacro %}
-
 {#- A fact's rows, each twice: once for its county and once for the city (scope_code = the area
     whose value it feeds). columns: {name: SQL expression}; filtered: apply the indicator's filter. -#}
 {% macro indicator_scoped_rows(i, columns, filtered=true) -%}
@@ -189,32 +147,42 @@
     {%- set cols = {'project_key': i.key, 'v': i.value} -%}
     {%- for column in (i.filter | default({}, true)).keys() -%}{%- do cols.update({column: column}) -%}{%- endfor -%}
     {%- if i.latest_by is defined -%}{%- do cols.update({'latest_by': i.latest_by}) -%}{%- endif -%}
-    {%- set order = 'row_month desc, submission_id desc, source_row desc' -%}
-    with seen as (
-        {{ indicator_window_rows(i, 'cumulative', cols, filtered=false) }}
+    with versions as (
+        -- a project's row is its latest from its month until the project's next report
+        select r.*, lead(r.period_month) over (
+            partition by r.area_code, r.project_key order by r.period_month) as next_month
+        from ({{ indicator_scoped_rows(i, cols, filtered=false) }}) as r
+        where r.scope_code = r.area_code
     ),
-    latest_project as (
-        select *, row_number() over (
-            partition by area_code, period_month, county_code, project_key order by {{ order }}) as recency
-        from seen
+    scoped as (
+        select v.*, scope.area_code as point_area
+        from versions as v
+        cross join lateral (values (v.area_code), ({{ sql_literal(var('city_code')) }}::text)) as scope (area_code)
     ),
     projects as (
-        select * from latest_project where recency = 1 or county_code is null
+        select p.area_code, p.period_month, s.submission_id, s.source_row, s.period_month as row_month
+            {%- for name in cols.keys() %}, s.{{ name }}{% endfor %}
+        from {{ ref('int_area_months') }} as p
+        join scoped as s
+          on s.point_area = p.area_code
+         and s.period_month <= p.period_month
+         and (s.next_month is null or s.next_month > p.period_month)
     ),
     {%- if i.latest_by is defined %}
-    latest_group as (
-        select *, row_number() over (
-            partition by area_code, period_month, latest_by order by {{ order }}) as group_recency
-        from projects
+    kept as (
+        select * from (
+            select *, row_number() over (
+                partition by area_code, period_month, latest_by
+                order by row_month desc, submission_id desc, source_row desc) as group_recency
+            from projects
+        ) as g
+        where group_recency = 1
     ),
-    kept as (select * from latest_group where group_recency = 1 or county_code is null),
     {%- else %}
     kept as (select * from projects),
     {%- endif %}
     qualifying as (
-        select area_code, period_month, v
-        from kept
-        where county_code is not null and {{ indicator_filter(i) }}
+        select area_code, period_month, v from kept where {{ indicator_filter(i) }}
     )
     select p.area_code, p.period_month,
         {%- if i.agg == 'sum' %} coalesce(sum(q.v), 0)
