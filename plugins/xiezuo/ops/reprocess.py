@@ -122,7 +122,7 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
 
     status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
     period = parsed.period if parsed is not None else sub["period_month"]
-    rows = len(parsed.rows) if parsed is not None and status in ACCEPTED else 0
+    rows = len(parsed.rows) if parsed is not None else 0  # as the intake registers it, rejected or not
     replaces = None
     if status in ACCEPTED:
         raw.lock_slot(conn, sub["county_code"], kind, period)

@@ -1,0 +1,87 @@
+"""Reprocessing from the archive (issue 5): twice gives identical marts; an accepted submission
+is never lost, even when its archived original has gone; filters are checked."""
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from tests.helpers import investment_ledger, write_xlsx
+
+pytestmark = pytest.mark.integration
+
+
+def _snapshot() -> dict:
+    """Every published mart, every row, in a stable order."""
+    from xiezuo.warehouse.database import engine
+
+    out = {}
+    with engine().connect() as c:
+        tables = [r[0] for r in c.execute(sa.text(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1"))]
+        for t in tables:
+            out[t] = sorted(tuple(map(str, r)) for r in c.execute(sa.text(f'select * from marts."{t}"')))
+    return out
+
+
+def _raw() -> list:
+    from xiezuo.warehouse.database import engine
+
+    with engine().connect() as c:
+        subs = c.execute(sa.text(
+            "select submission_id, sha256, status, rows, submission_type, period_month, replaces "
+            "from raw.submissions order by 1")).all()
+        rows = c.execute(sa.text("select * from raw.investment_rows order by submission_id, source_row")).all()
+    return [subs, rows]
+
+
+def test_reprocess_twice_gives_identical_marts_and_loses_nothing(xz_env, capsys):
+    from xiezuo.cli import main
+    from xiezuo.runner import run_pipeline
+
+    inbox = xz_env["inbox"]
+    write_xlsx(inbox / "150525" / "奈曼旗2025年3月产业合作项目台账.xlsx", investment_ledger())
+    write_xlsx(inbox / "150523" / "开鲁县2025年3月产业合作项目台账.xlsx",
+               investment_ledger("开鲁县2025年3月产业合作项目台账", arrived=(10, 20, 30)))
+    write_xlsx(inbox / "150526" / "扎鲁特旗2025年3月产业合作项目台账.xlsx",
+               investment_ledger("扎鲁特旗2025年3月产业合作项目台账", arrived=(1, -2, 3)))
+    assert run_pipeline().ok
+    before_marts, before_raw = _snapshot(), _raw()
+    assert [s[2] for s in before_raw[0]].count("accepted") == 2 and len(before_raw[1]) == 6
+    assert before_marts["fct_investment"], "the marts were published"
+    assert len(list(inbox.rglob("*.xlsx"))) == 0, "the originals left the inbox"
+
+    assert main(["reprocess", "--all"]) == 0
+    out = capsys.readouterr().out
+    assert "3 submission(s): 3 unchanged, 0 changed, 0 kept" in out, out
+    first_marts, first_raw = _snapshot(), _raw()
+    assert main(["reprocess", "--all"]) == 0
+    again = _snapshot()
+    for t in before_marts:
+        assert set(again[t]) ^ set(before_marts[t]) == set(), (t, set(again[t]) - set(before_marts[t]), set(before_marts[t]) - set(again[t]))
+    assert again == first_marts == before_marts
+    assert _raw() == first_raw == before_raw
+    assert len(list(inbox.rglob("*.xlsx"))) == 0, "reprocessing never touches the inbox"
+
+    # The archived original of an accepted submission is gone: it is kept, not lost.
+    from xiezuo.warehouse.database import engine
+
+    with engine().connect() as c:
+        path = c.execute(sa.text("select archive_path from raw.submissions where county_code = '150525'")).scalar()
+    import os
+
+    os.unlink(path)
+    assert main(["reprocess", "--county", "奈曼旗", "--kind", "investment", "--month", "2025-03"]) == 0
+    out = capsys.readouterr().out
+    assert "1 submission(s): 0 unchanged, 0 changed, 1 kept" in out and "KEPT 奈曼旗2025年3月" in out, out
+    assert _raw() == before_raw and _snapshot() == before_marts
+
+
+def test_reprocess_refuses_unclear_selection(xz_env, capsys):
+    from xiezuo.cli import main
+
+    assert main(["reprocess"]) == 2
+    assert "--all" in capsys.readouterr().err
+    assert main(["reprocess", "--county", "北京"]) == 2
+    assert "不认识的旗县" in capsys.readouterr().err
+    assert main(["reprocess", "--month", "2025/3"]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
