@@ -497,6 +497,7 @@ def messy_cases() -> list[Case]:
     per_h = [*BASE["exchange"][1], "报告期"]
     per_r = [[*r, "2025-03"] for r in copy.deepcopy(BASE["exchange"][2])]
     per_r[1][-1] = "2025年3月"
+    per_r[2][-1] = datetime(2025, 3, 1)  # "2025-03" typed into Excel becomes a date cell
     add("month-column", "150581", "霍林郭勒市交流互访台账-column.xlsx", ledger("exchange", title="霍林郭勒市交流互访台账",
         header=per_h, rows=per_r), kind="exchange")
     per_r2 = copy.deepcopy(per_r)

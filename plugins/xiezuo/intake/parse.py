@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from calendar import monthrange
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -77,6 +77,8 @@ def resolve_kind(filename: str, titles: list[str], header: list[HeaderCell]) -> 
 
 
 def _month_of_cell(v: object) -> date | None:
+    if isinstance(v, datetime):  # an Excel date cell ("2025-03" typed into Excel becomes 2025-03-01)
+        v = v.date()
     if isinstance(v, date):
         return v.replace(day=1)
     s = X.nfkc(v)
