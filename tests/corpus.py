@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import csv
 import io
+import struct
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -104,7 +105,7 @@ class Case:
     folder: str
     name: str
     rows: list[list] = field(default_factory=list)
-    fmt: str = "xlsx"                       # xlsx | csv | bytes
+    fmt: str = "xlsx"                       # xlsx | xls | csv | bytes
     merges: tuple[str, ...] = ()
     encoding: str = "utf-8"
     data: bytes | None = None
@@ -128,6 +129,8 @@ class Case:
         path.parent.mkdir(parents=True, exist_ok=True)
         if self.fmt == "bytes":
             path.write_bytes(self.data)
+        elif self.fmt == "xls":
+            write_xls(path, self.rows, self.merges)
         elif self.fmt == "csv":
             buf = io.StringIO()
             csv.writer(buf, lineterminator="\r\n").writerows(
@@ -514,9 +517,106 @@ def messy_cases() -> list[Case]:
     future = date(future.year + (future.month == 12), future.month % 12 + 1, 1)
     add("month-future", "150581", f"霍林郭勒市交流互访台账{future:%Y-%m}.xlsx", ledger("exchange", title=False),
         kind="exchange", period=None, status="rejected", nrows=0, errors=[(None, None, "period_future")])
+    # ---- .xls (Excel 97-2003) files
+    add("xls-title-fill", "扎鲁特旗", "扎鲁特旗2025年3月产业合作项目台账.xls", ledger(inv, county="扎鲁特旗"), fmt="xls",
+        kind=inv, stored={(4, "project_name"): "风电储能一体化", (5, "arrived_investment"): "250.5",
+                          (6, "households"): None, (4, "is_new_enterprise"): True})
+    add("xls-two-row-merged", "扎鲁特旗", "扎鲁特旗2025年3月产业合作项目台账-merged.xls",
+        [parent_yuan, child, *two_yuan], fmt="xls", merges=tuple(f"{c}1:{c}2" for c in "ABCDEFIJ") + ("G1:H1",),
+        kind=inv, nrows=2, stored={(3, "planned_investment"): "12000", (4, "arrived_investment"): "250.5"})
+    add("xls-date-cells", "开鲁县", "开鲁县2025年3月消费帮扶台账-dates.xls", ledger("consumer", rows=c_rows), fmt="xls",
+        kind="consumer", nrows=6, stored={(n, "sale_date"): date(2025, 3, 15) for n in range(4, 10)})
+    add("xls-rule-error", "开鲁县", "开鲁县2025年3月消费帮扶台账-bad.xls",
+        edit("consumer", [(1, "销售金额（万元）", -3), (2, "销售日期", datetime(2025, 4, 2))]), fmt="xls", kind="consumer",
+        status="rejected", errors=[(5, "销售金额（万元）", "above"), (6, "销售日期", "in_period")])
     add("month-before-start", "150581", "霍林郭勒市交流互访台账2023-06.xlsx", ledger("exchange", title=False),
         kind="exchange", period=None, status="rejected", nrows=0, errors=[(None, None, "period_before_start")])
     return cases
+
+
+
+# ------------------------------------------------------------------------------------------------
+# .xls (Excel 97-2003, BIFF8 in an OLE2 compound file). xlwt is not installed and nothing may be
+# pip-installed, so the corpus writes the few records a reader needs itself: BOF, CODEPAGE, two XF
+# (general, date), BOUNDSHEET, SST, EOF; per sheet BOF, DIMENSIONS, LABELSST/NUMBER/BOOLERR,
+# MERGECELLS, EOF. The stream is padded to 4096 bytes so no mini-stream is needed.
+
+def _rec(typ, data=b""):
+    return struct.pack("<HH", typ, len(data)) + data
+
+def _biff8(rows, merges):
+    strings, index = [], {}
+    cells = []
+    for r, row in enumerate(rows):
+        for c, v in enumerate(row):
+            if v is None or v == "":
+                continue
+            if isinstance(v, bool):
+                cells.append(_rec(0x0205, struct.pack("<HHHBB", r, c, 0, int(v), 0)))
+            elif isinstance(v, (datetime, date)):
+                d = v if isinstance(v, datetime) else datetime(v.year, v.month, v.day)
+                serial = (d - datetime(1899, 12, 30)).total_seconds() / 86400
+                cells.append(_rec(0x0203, struct.pack("<HHHd", r, c, 1, serial)))
+            elif isinstance(v, (int, float)):
+                cells.append(_rec(0x0203, struct.pack("<HHHd", r, c, 0, float(v))))
+            else:
+                s = str(v)
+                if s not in index:
+                    index[s] = len(strings)
+                    strings.append(s)
+                cells.append(_rec(0x00FD, struct.pack("<HHHI", r, c, 0, index[s])))
+    sst = struct.pack("<II", len(strings), len(strings)) + b"".join(
+        struct.pack("<HB", len(s.encode("utf-16-le")) // 2, 1) + s.encode("utf-16-le") for s in strings)
+    assert len(sst) <= 8224, "the test writer has no CONTINUE records"
+    xf = lambda fmt: _rec(0x00E0, struct.pack("<HHHBBBBIIH", 0, fmt, 0xFFF5 if fmt == 0 else 0x0001, 0x20, 0, 0, 0, 0, 0, 0x20C0))
+    name = "Sheet1".encode("utf-16-le")
+    def globals_(pos):
+        return (_rec(0x0809, struct.pack("<HHHHII", 0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 6)) + _rec(0x0042, struct.pack("<H", 1200))
+                + xf(0) + xf(14)
+                + _rec(0x0085, struct.pack("<IBBBB", pos, 0, 0, len(name) // 2, 1) + name)
+                + _rec(0x00FC, sst) + _rec(0x000A))
+    g = globals_(0)
+    g = globals_(len(g))
+    ncols = max((len(r) for r in rows), default=0)
+    sheet = (_rec(0x0809, struct.pack("<HHHHII", 0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 6))
+             + _rec(0x0200, struct.pack("<IIHHH", 0, len(rows), 0, ncols, 0)) + b"".join(cells))
+    if merges:
+        sheet += _rec(0x00E5, struct.pack("<H", len(merges)) + b"".join(struct.pack("<HHHH", *m) for m in merges))
+    return g + sheet + _rec(0x000A)
+
+def _cfb(stream: bytes) -> bytes:
+    stream = stream + b"\0" * (max(4096, -(-len(stream) // 512) * 512) - len(stream))
+    n = len(stream) // 512
+    fat_sectors = 1
+    while (n + 1 + fat_sectors) > 128 * fat_sectors:
+        fat_sectors += 1
+    dir_sec = n
+    fat = [i + 1 for i in range(n - 1)] + [0xFFFFFFFE, 0xFFFFFFFE] + [0xFFFFFFFD] * fat_sectors
+    fat += [0xFFFFFFFF] * (128 * fat_sectors - len(fat))
+    difat = [n + 1 + i for i in range(fat_sectors)] + [0xFFFFFFFF] * (109 - fat_sectors)
+    header = (b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1" + b"\0" * 16 + struct.pack("<HHHHH", 0x3E, 3, 0xFFFE, 9, 6) + b"\0" * 6
+              + struct.pack("<IIIIIIIII", 0, fat_sectors, dir_sec, 0, 0x1000, 0xFFFFFFFE, 0, 0xFFFFFFFE, 0)
+              + struct.pack("<109I", *difat))
+    def entry(name, typ, child, start, size):
+        raw = name.encode("utf-16-le") + b"\0\0" if name else b""
+        return (raw.ljust(64, b"\0") + struct.pack("<HBB", len(raw), typ, 1) + struct.pack("<III", 0xFFFFFFFF, 0xFFFFFFFF, child)
+                + b"\0" * 16 + b"\0" * 4 + b"\0" * 16 + struct.pack("<IQ", start, size))
+    empty = b"\0" * 64 + struct.pack("<HBB", 0, 0, 0) + struct.pack("<III", 0xFFFFFFFF, 0xFFFFFFFF, 0xFFFFFFFF) + b"\0" * 36 + struct.pack("<IQ", 0, 0)
+    directory = entry("Root Entry", 5, 1, 0xFFFFFFFE, 0) + entry("Workbook", 2, 0xFFFFFFFF, 0, len(stream)) + empty + empty
+    return header + stream + directory + struct.pack(f"<{128 * fat_sectors}I", *fat)
+
+def _a1(ref: str) -> tuple[int, int]:
+    col = "".join(ch for ch in ref if ch.isalpha())
+    return int(ref[len(col):]) - 1, sum((ord(ch) - 64) * 26 ** i for i, ch in enumerate(reversed(col))) - 1
+
+
+def write_xls(path: Path, rows: list[list], merges: tuple[str, ...] = ()) -> Path:
+    spans = []
+    for m in merges:
+        (r0, c0), (r1, c1) = (_a1(x) for x in m.split(":"))
+        spans.append((r0, r1, c0, c1))
+    path.write_bytes(_cfb(_biff8([["" if v is None else v for v in r] for r in rows], spans)))
+    return path
 
 
 X_ID = make_id(date(1992, 8, 8), 16, False)  # ends in X

@@ -63,7 +63,7 @@ def parse_bool(v: object) -> bool | None:
         return True
     if s in FALSE:
         return False
-    raise CellError("type_bool", "应填“是”或“否”")
+    raise CellError("type_bool", "应填“是”或“否”；请改正")
 
 
 def parse_number(v: object, column_unit: str | None, header_factor: float) -> Decimal | None:
@@ -71,22 +71,22 @@ def parse_number(v: object, column_unit: str | None, header_factor: float) -> De
     if is_missing(v):
         return None
     if isinstance(v, bool):
-        raise CellError("type_number", "应为数字")
+        raise CellError("type_number", "应填写数字（如 1200 或 12.5万元）；请改正")
     if isinstance(v, (int, float)):
         return _scaled(Decimal(repr(v)) if isinstance(v, float) else Decimal(v), header_factor)
     s = nfkc(v).replace(",", "").replace("，", "").replace(" ", "")
     m = _NUM.match(s)
     if not m:
-        raise CellError("type_number", "应为数字")
+        raise CellError("type_number", "应填写数字（如 1200 或 12.5万元）；请改正")
     num = Decimal(m.group(1) + (f"e{m.group(2)}" if m.group(2) else ""))
     suffix = m.group(3).strip()
     if not suffix:
         return _scaled(num, header_factor)
     if column_unit is None:
-        raise CellError("type_number", "应为数字")
+        raise CellError("type_number", "应填写数字（如 1200 或 12.5万元）；请改正")
     factor = C.units().factor(suffix, column_unit)
     if factor is None:
-        raise CellError("unit", f"单位“{suffix}”不适用于本列（本列单位为{column_unit}）")
+        raise CellError("unit", f"单位“{suffix}”不适用于本列（本列单位为{column_unit}）；请换算成{column_unit}或去掉单位")
     return _scaled(num, factor)
 
 
@@ -94,9 +94,9 @@ def _scaled(num: Decimal, factor: float) -> Decimal:
     try:
         out = num if factor == 1 else num * Decimal(repr(factor))
     except InvalidOperation as exc:  # pragma: no cover - Decimal of a finite float never fails
-        raise CellError("type_number", "应为数字") from exc
+        raise CellError("type_number", "应填写数字（如 1200 或 12.5万元）；请改正") from exc
     if not out.is_finite() or abs(out) >= Decimal("1e14"):
-        raise CellError("type_number", "数值超出可接受范围")
+        raise CellError("type_number", "数值大得不合常理；请核对是否多填了数字或用错了单位")
     return out.normalize() if out == out.to_integral_value() else out
 
 
@@ -105,7 +105,7 @@ def parse_whole(v: object, column_unit: str | None, header_factor: float) -> int
     if n is None:
         return None
     if n != n.to_integral_value() or n < 0:
-        raise CellError("type_whole", "应为不小于 0 的整数")
+        raise CellError("type_whole", "应填写不小于 0 的整数；请改正")
     return int(n)
 
 
@@ -119,7 +119,7 @@ def parse_date(v: object) -> date | None:
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         if 1 <= v < 2958466:  # Excel serial day numbers (1900-01-01 .. 9999-12-31)
             return EXCEL_EPOCH + timedelta(days=int(v))
-        raise CellError("type_date", "应为日期，如 2025-03-15")
+        raise CellError("type_date", "应填写日期，如 2025-03-15 或 2025年3月15日；请改正")
     s = nfkc(v)
     m = _DATE.match(s) or _DATE8.match(s)
     if m:
@@ -129,7 +129,7 @@ def parse_date(v: object) -> date | None:
             pass
     elif re.fullmatch(r"\d{5}(\.0+)?", s):
         return EXCEL_EPOCH + timedelta(days=int(float(s)))
-    raise CellError("type_date", "应为日期，如 2025-03-15")
+    raise CellError("type_date", "应填写日期，如 2025-03-15 或 2025年3月15日；请改正")
 
 
 def id_problem(id_number: str) -> str | None:
@@ -145,7 +145,7 @@ def id_problem(id_number: str) -> str | None:
         return "身份证号码中的出生日期不是有效日期"
     total = sum(int(d) * w for d, w in zip(id_number[:17], ID_WEIGHTS))
     if ID_CHECK[total % 11] != id_number[17]:
-        return "身份证号码校验码不正确，请核对是否录入有误"
+        return "身份证号码校验码不正确（可能有一位录入有误）"
     return None
 
 

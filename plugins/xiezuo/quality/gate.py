@@ -206,13 +206,15 @@ def _message(rule: str, col: C.Column, contract: C.Contract, parsed: Parsed, ite
         return f"“{h}”超过 {v}{unit}，请核对是否填错单位或多填了数字"
     if rule == "not_above_column":
         other = parsed.headers.get(rule_obj.column, contract.column(rule_obj.column).header)
-        return f"“{h}”大于“{other}”；请核对"
+        if rule_obj.is_error:
+            return f"“{h}”不能大于“{other}”；请改正其中一个"
+        return f"“{h}”大于“{other}”，请核对是否填错"
     if rule == "in_period":
         return f"日期不在报告月份 {parsed.period:%Y年%m月} 内；请核对日期或月份"
     if rule == "not_after_period":
         return f"日期晚于报告月份 {parsed.period:%Y年%m月} 的最后一天；请核对"
     if rule == "id_number":
-        return f"{item.get(f'_chk_{col.name}_problem')}"
+        return f"{item.get(f'_chk_{col.name}_problem')}；请对照身份证核对后改正"
     if rule == "age_min":
         return f"按身份证号码计算，上岗时未满 {v} 周岁；请核对身份证号码或就业时间"
     if rule == "age_max":
