@@ -145,6 +145,7 @@ class Case:
                 ws.append([None if v == "" else v for v in r])
             for m in self.merges:
                 ws.merge_cells(m)
+            wb.properties.title = self.id  # two cases with the same cells are still two files, not duplicates
             wb.save(path)
         return settle(path)
 

@@ -5,6 +5,7 @@ Every file gets its exact verdict, kind, month and data-row count, every error a
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import uuid
 from decimal import Decimal
@@ -38,8 +39,8 @@ def run(tmp_path_factory, pg_server):
         mp.setenv("XIEZUO_INBOX", str(inbox))
         mp.setenv("XIEZUO_DATABASE_URL", url)
         _engine.cache_clear()
-        for case in CASES:
-            case.write(inbox)
+        digests = {hashlib.sha256(case.write(inbox).read_bytes()).hexdigest() for case in CASES}
+        assert len(digests) == len(CASES), "two corpus files have the same bytes: the second would be a duplicate"
         report = run_pipeline()
         from xiezuo.warehouse.database import engine
 
