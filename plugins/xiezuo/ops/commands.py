@@ -88,10 +88,10 @@ def standalone_environment(port: int) -> dict[str, str]:
     env = dict(os.environ)
     here = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = os.pathsep.join(p for p in [here, env.get("PYTHONPATH", "")] if p)
+    env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])  # it runs `airflow ...`
     env["AIRFLOW__API__PORT"] = str(port)
     env["AIRFLOW__API__BASE_URL"] = f"http://localhost:{port}"
-    # SQLite metadata DB: one task at a time (the standalone default executor handles that).
-    env.setdefault("AIRFLOW__CORE__EXECUTOR", "LocalExecutor")
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://localhost:{port}/execution/"
     return env
 
 
@@ -102,12 +102,24 @@ def cmd_airflow(args) -> int:
     home = env["AIRFLOW_HOME"]
     print(f"Airflow UI: http://localhost:{args.port}  (user admin; password in {home}/passwords.json or "
           f"simple_auth_manager_passwords.json.generated). Ctrl-C stops it.", flush=True)
+
+    def interrupted(signum, frame):
+        raise KeyboardInterrupt
+
+    # Handle Ctrl-C / SIGTERM even when started with them ignored (a background job in a script).
+    signal.signal(signal.SIGINT, interrupted)
+    signal.signal(signal.SIGTERM, interrupted)
     proc = subprocess.Popen([os.path.join(os.path.dirname(sys.executable), "airflow"), "standalone"],
-                            env=env, start_new_session=True)
+                            env=env, start_new_session=True, preexec_fn=_default_signals)
     try:
         return proc.wait()
     except KeyboardInterrupt:
         return stop(proc)
+
+
+def _default_signals() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
 def stop(proc: subprocess.Popen, grace: float = 60.0) -> int:
