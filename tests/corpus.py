@@ -92,11 +92,6 @@ BASE: dict[str, tuple[str, list[str], list[list]]] = {
 
 COUNTY_OF = {"investment": "150525", "employment": "奈曼旗", "tourism": "150524", "livelihood": "科尔沁区",
              "consumer": "开鲁县", "exchange": "150581"}
-NAME_OF = {"150525": "奈曼旗", "奈曼旗": "奈曼旗", "150524": "库伦旗", "科尔沁区": "科尔沁区",
-           "开鲁县": "开鲁县", "150581": "霍林郭勒市"}
-CODE_OF = {"150525": "150525", "奈曼旗": "150525", "150524": "150524", "科尔沁区": "150502",
-           "开鲁县": "150523", "150581": "150581", "科左中旗": "150521", "扎鲁特旗": "150526",
-           "150522": "150522"}
 
 
 @dataclass
@@ -153,7 +148,9 @@ class Case:
 def ledger(kind: str, *, title: str | None = None, fill: str | None = "填报单位：某局　填报人：某某　联系电话：13900000000　填报日期：2025年4月3日",
            header: list[str] | None = None, rows: list[list] | None = None, county: str | None = None) -> list[list]:
     t, h, r = BASE[kind]
-    name = NAME_OF.get(county or COUNTY_OF[kind], "奈曼旗")
+    from xiezuo.reference import programme
+
+    name = programme().county(county or COUNTY_OF[kind]).name
     out: list[list] = []
     if title is not False:
         out.append([title if title is not None else f"{name}2025年3月{t}"])
@@ -496,6 +493,8 @@ def messy_cases() -> list[Case]:
                       ("compact", "霍林郭勒市交流互访台账202503.xlsx"), ("cn", "霍林郭勒市2025年3月交流互访台账.xlsx"),
                       ("cn0", "霍林郭勒市2025年03月交流互访台账.xlsx")):
         add(f"month-{tag}", "150581", name, ledger("exchange", title=False), kind="exchange")
+    add("month-full-width", "150581", "霍林郭勒市２０２５年３月交流互访台账.csv", ledger("exchange", title=False),
+        fmt="csv", kind="exchange")
     add("month-title", "150581", "霍林郭勒市交流互访台账-title.xlsx",
         ledger("exchange", title="霍林郭勒市2025年3月交流互访台账"), kind="exchange")
     per_h = [*BASE["exchange"][1], "报告期"]
@@ -645,6 +644,10 @@ def employment_cases() -> list[Case]:
                     errors=[(4, "身份证号", "id_number"), (5, "身份证号", "id_number"), (6, "身份证号", "id_number")],
                     values={(4, "身份证号"): mask(wrong_check(W1)), (5, "身份证号"): W2[:6] + "*" * 9 + W2[15:17],
                             (6, "身份证号"): "150525" + "*" * 10 + bad[2][2][-2:]}))
+    num = copy.deepcopy(base)
+    num[1][2] = int(W2[:17])  # an ID typed into a number cell (Excel keeps only 15 digits)
+    out.append(Case(id="employment-id-as-number", folder="奈曼旗", name="2025年3月劳务协作台账-id-number.xlsx",
+                    rows=ledger(k, rows=num), kind=k, status="rejected", errors=[(5, "身份证号", "id_number")]))
     return out
 
 

@@ -7,6 +7,7 @@ reader can: the table itself, the kind and month, headers, units and cell types,
 from __future__ import annotations
 
 import re
+import unicodedata
 from calendar import monthrange
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -39,6 +40,7 @@ class Parsed:
 
 
 def months_in(text: str) -> set[date]:
+    text = unicodedata.normalize("NFKC", text)  # ２０２５年３月 typed with a full-width IME
     found = set()
     for pattern in _MONTH_PATTERNS:
         for m in pattern.finditer(text):
@@ -57,7 +59,7 @@ def resolve_kind(filename: str, titles: list[str], header: list[HeaderCell]) -> 
     columns the header holds. Two different answers: rejected."""
     found: dict[str, str] = {}
     for where, text in [("文件名", filename), *(("标题", t) for t in titles)]:
-        low = text.lower()
+        low = unicodedata.normalize("NFKC", text).lower()
         for contract in C.all_contracts():
             if any(k.lower() in low for k in contract.keywords):
                 found.setdefault(contract.kind, f"{where}“{text}”")
@@ -249,6 +251,9 @@ def _id_fields(col: C.Column, v: object, row: dict, pii_key: bytes, rownum: int,
         return
     parsed.raw[(rownum, col.name)] = X.mask_id(ident)
     problem = X.id_problem(ident)
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        # Typed into a number cell, Excel keeps 15 digits: the last ones are already lost.
+        problem = "身份证号码被 Excel 存成了数字，后几位已丢失；请把这一列设为“文本”格式后重新录入"
     row[key_column(col)] = X.worker_key(pii_key, ident)
     if problem:
         row[f"_chk_{col.name}_problem"] = problem

@@ -214,7 +214,8 @@ def _message(rule: str, col: C.Column, contract: C.Contract, parsed: Parsed, ite
     if rule == "not_after_period":
         return f"日期晚于报告月份 {parsed.period:%Y年%m月} 的最后一天；请核对"
     if rule == "id_number":
-        return f"{item.get(f'_chk_{col.name}_problem')}；请对照身份证核对后改正"
+        problem = item.get(f"_chk_{col.name}_problem")
+        return problem if "请" in problem else f"{problem}；请对照身份证核对后改正"
     if rule == "age_min":
         return f"按身份证号码计算，上岗时未满 {v} 周岁；请核对身份证号码或就业时间"
     if rule == "age_max":
