@@ -32,8 +32,10 @@ def ignored(name: str) -> bool:
 
 
 def settled(path: Path, settle_seconds: float, now: float | None = None) -> bool:
+    """Unchanged for settle_seconds: every write (and so every change of size) moves the
+    modification time, so a file still being copied has a recent one and is left for later."""
     st = path.lstat()
-    return (now or time.time()) - st.st_mtime >= settle_seconds
+    return (time.time() if now is None else now) - st.st_mtime >= settle_seconds
 
 
 def discover(inbox: Path, settle_seconds: float) -> list[Candidate]:
@@ -54,7 +56,7 @@ def discover(inbox: Path, settle_seconds: float) -> list[Candidate]:
             pass
 
     for entry in sorted(inbox.iterdir()):
-        if entry.name == UNASSIGNED or ignored(entry.name):
+        if entry.name in (UNASSIGNED, RECEIPT_DIR) or ignored(entry.name):
             continue
         if entry.is_symlink() or not entry.is_dir():
             consider(entry, None)

@@ -1,5 +1,12 @@
 """One dropped file, start to end: safety checks → parse → GX gate → load with registration →
-receipts → the original leaves the folder. Bad input gets a receipt and loses nothing."""
+receipts → the original leaves the folder. Bad input gets a receipt and loses nothing.
+
+Order (submissions.md "Originals", "The warehouse never sees a half"):
+archive the bytes → register (with the rows, when accepted) in one transaction → write the
+receipts → the original leaves the folder. A run that dies after the commit leaves the original
+in the folder; the next run recognises that very drop (same path, device, inode and ctime) and
+only finishes it — the receipt the clerk gets is the real verdict, never "duplicate".
+"""
 from __future__ import annotations
 
 import logging
@@ -18,13 +25,14 @@ from ..warehouse import raw
 from ..warehouse.database import engine
 from . import archive
 from .discover import UNASSIGNED, Candidate
-from .parse import Parsed, parse_file
+from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
-from .receipts import receipt_json, receipt_text, write_receipts
+from .receipts import current_receipt, receipt_json, receipt_text, write_receipts
 
 log = logging.getLogger(__name__)
 SUPPORTED = {".xlsx", ".xls", ".csv"}
 ZIP_RATIO, ZIP_MAX = 20, 500 * 1024 * 1024
+LOADED = ("accepted", "accepted_with_warnings")
 
 
 @dataclass
@@ -40,11 +48,38 @@ class Outcome:
 
     @property
     def loaded(self) -> bool:
-        return self.status in ("accepted", "accepted_with_warnings")
+        return self.status in LOADED
 
 
 def _now() -> datetime:
     return datetime.now().astimezone().replace(microsecond=0)
+
+
+def _zip_bomb() -> FileRejected:
+    return FileRejected("zip_bomb", "文件解压后的体积异常（超过文件大小的 20 倍或 500 MB），可能是恶意文件，已拒收",
+                        "请重新从 Excel 另存后提交；如确属正常文件，请联系市里数据管理员")
+
+
+def _check_zip(path: Path, size: int) -> None:
+    """An .xlsx is a zip: refuse it when it would inflate past 20× its size or 500 MB. The sizes
+    the zip declares are checked first; then every member is actually inflated (and thrown away)
+    with a running count, so a zip that lies about its sizes is caught too — before any parser."""
+    limit = min(ZIP_RATIO * max(size, 1), ZIP_MAX)
+    try:
+        with zipfile.ZipFile(path) as z:
+            infos = z.infolist()
+            if sum(i.file_size for i in infos) > limit:
+                raise _zip_bomb()
+            inflated = 0
+            for info in infos:
+                with z.open(info) as member:
+                    while chunk := member.read(1 << 20):
+                        inflated += len(chunk)
+                        if inflated > limit:
+                            raise _zip_bomb()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError):
+        raise FileRejected("unreadable", "文件无法作为 Excel 工作簿打开（文件已损坏，或并非 .xlsx 文件）",
+                           "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交") from None
 
 
 def _safety(path: Path, max_mb: float) -> None:
@@ -61,40 +96,71 @@ def _safety(path: Path, max_mb: float) -> None:
         raise FileRejected("too_large", f"文件大小 {size / 1048576:.1f} MB，超过 {max_mb:g} MB 的上限",
                            "请按月份或类型拆分成较小的文件后重新提交")
     if suffix == ".xlsx":
-        try:
-            with zipfile.ZipFile(path) as z:
-                total = sum(i.file_size for i in z.infolist())
-        except zipfile.BadZipFile:
-            raise FileRejected("unreadable", "文件无法作为 Excel 工作簿打开（文件已损坏，或并非 .xlsx 文件）",
-                               "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交") from None
-        if total > ZIP_RATIO * max(size, 1) or total > ZIP_MAX:
-            raise FileRejected("zip_bomb", "文件解压后的体积异常（超过文件大小的 20 倍或 500 MB），可能是恶意文件，已拒收",
-                               "请重新从 Excel 另存后提交；如确属正常文件，请联系市里数据管理员")
+        _check_zip(path, size)
+
+
+def other_county_warnings(conn, county_code: str, parsed: Parsed,
+                          before_submission_id: int | None = None) -> list[Problem]:
+    """indicators.md: a worker reported by two counties counts once for the city, and is a
+    warning on the later receipt — one per row whose person is in another county's latest
+    accepted ledger of the same kind and month. The message names the county, never the person.
+    (Reprocessing passes `before_submission_id` to see the ledgers as they stood then.)"""
+    out: list[Problem] = []
+    for col in parsed.contract.columns:
+        if col.type != "id":
+            continue
+        kcol = key_column(col)
+        keys = sorted({r[kcol] for r in parsed.rows if r.get(kcol)})
+        found = raw.other_county_keys(conn, parsed.kind, kcol, county_code, parsed.period, keys,
+                                      before_submission_id)
+        header = parsed.headers.get(col.name, col.header)
+        for r in parsed.rows:
+            counties = found.get(r.get(kcol))
+            if not counties:
+                continue
+            names = "、".join(programme().by_code(c).name for c in counties)
+            out.append(Problem(
+                "reported_by_other_county",
+                f"此人本月已在{names}的{parsed.contract.title}中报送，全市只计一次；"
+                f"请与{names}核实此人本月在哪里就业，报错的一方改正后重新提交",
+                row=r["__row"], column=header, value=parsed.raw.get((r["__row"], col.name)),
+                severity="warning"))
+    return out
+
+
+def _dropped_as(path: Path) -> str:
+    try:
+        return str(path.relative_to(settings().inbox))
+    except ValueError:
+        return str(path)
 
 
 def process(candidate: Candidate, today: date | None = None) -> Outcome:
     s = settings()
     path = Path(candidate.path)
-    received_at = _now()
     county = programme().by_code(candidate.county_code) if candidate.county_code else None
     folder = path.parent if county else s.inbox / UNASSIGNED
 
-    # Links and non-regular files are refused, never followed.
-    st = path.lstat()
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+    st = path.lstat()  # links are never followed
+    regular = stat.S_ISREG(st.st_mode)
+    received_at = min(_now(), datetime.fromtimestamp(int(st.st_ctime)).astimezone())  # when it arrived
+    dropped_as, identity = _dropped_as(path), f"{st.st_dev}:{st.st_ino}:{st.st_ctime_ns}"
+    sha = archive.sha256_of(path) if regular else None
+    with engine().connect() as conn:
+        done = raw.registered_drop(conn, dropped_as, identity)
+        prior = raw.seen_before(conn, sha) if sha else None
+    if done is not None and done["sha256"] == sha:
+        return _complete(path, folder, county, done)
+
+    if not regular:
         problem = Problem("not_regular_file", "这是一个快捷方式（符号链接）或特殊文件，不是普通文件，已拒收。"
                           "请把文件本身（而不是快捷方式）放入文件夹")
         return _finish(path, folder, None, county, None, None, "rejected", [problem], [], 0,
-                       received_at, parsed=None, move=True)
+                       received_at, parsed=None, drop=(dropped_as, identity))
 
-    sha = archive.sha256_of(path)
     stored = archive.store(s.archive_dir, path, sha)
-    eng = engine()
-    with eng.begin() as conn:
-        prior = raw.seen_before(conn, sha)
     if prior is not None:
-        return _finish(path, folder, sha, county, None, None, "duplicate", [], [], 0, received_at,
-                       parsed=None, archive_path=stored)
+        return _duplicate(path, folder, sha, county, prior, received_at)
     parsed: Parsed | None = None
     errors: list[Problem] = []
     warnings: list[Problem] = []
@@ -108,6 +174,9 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
 
         for p in parsed.findings.errors + parsed.findings.warnings + run_gate(parsed, county_code=county.code, sha256=sha):
             (errors if p.severity == "error" else warnings).append(p)
+        with engine().connect() as conn:
+            warnings += other_county_warnings(conn, county.code, parsed)
+        warnings.sort(key=lambda p: (p.row or 0, p.column or ""))
     except FileRejected as exc:
         errors = [exc.problem()]
         kind_known = exc.kind
@@ -116,45 +185,85 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
     status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
     return _finish(path, folder, sha, county, kind_known,
                    parsed.period if parsed else None, status, errors, warnings,
-                   len(parsed.rows) if parsed else 0, received_at, parsed=parsed, archive_path=stored)
+                   len(parsed.rows) if parsed else 0, received_at, parsed=parsed, archive_path=stored,
+                   drop=(dropped_as, identity))
+
+
+def _texts(receipt: dict, county, previous: dict | None = None) -> str:
+    kind = receipt["submission_type"]
+    return receipt_text(receipt, county_name=county.name if county else None,
+                        kind_title=C.load(kind).title if kind else None, previous=previous)
+
+
+def _outcome(path: Path, folder: Path, receipt: dict) -> Outcome:
+    return Outcome(file=str(path), status=receipt["status"], county_code=receipt["county_code"],
+                   submission_type=receipt["submission_type"], period=receipt["period"], rows=receipt["rows"],
+                   sha256=receipt["sha256"], receipt=str(folder / "回执" / f"{path.name}.回执.json"))
 
 
 def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None, period: date | None,
             status: str, errors: list[Problem], warnings: list[Problem], rows: int,
-            received_at: datetime, *, parsed: Parsed | None, archive_path: Path | None = None,
-            move: bool = False) -> Outcome:
-    """Register (with rows when accepted) and write receipts in one transaction, then let the
-    original leave the folder. A failure before commit leaves the original where it was."""
+            received_at: datetime, *, parsed: Parsed | None, drop: tuple[str, str],
+            archive_path: Path | None = None) -> Outcome:
+    """Register (with rows when accepted) in one transaction; after the commit, the receipts;
+    then the original leaves the folder. A failure before the commit leaves the original where
+    it was and writes no receipt; one after it is finished by the next run (see `_complete`)."""
     period_s = f"{period:%Y-%m}" if period else None
     county_code = county.code if county else None
     with engine().begin() as conn:
         replaces = None
-        if status in ("accepted", "accepted_with_warnings"):
+        if status in LOADED:
             raw.lock_slot(conn, county_code, kind, period)
             replaces = raw.latest_accepted(conn, county_code, kind, period)
         processed_at = _now()
         receipt = receipt_json(
             file=path.name, sha256=sha, county_code=county_code, submission_type=kind, period=period_s,
-            status=status, rows=rows if status != "duplicate" else 0, replaces=replaces, errors=errors,
+            status=status, rows=rows, replaces=replaces, errors=errors,
             warnings=warnings, received_at=received_at, processed_at=processed_at)
         reg = raw.Registration(
             sha256=sha, original_name=path.name, county_code=county_code, submission_type=kind,
-            period_month=period, status=status, rows=receipt["rows"], error_count=len(errors),
+            period_month=period, status=status, rows=rows, error_count=len(errors),
             warning_count=len(warnings), receipt=receipt,
             archive_path=str(archive_path) if archive_path else None,
-            received_at=received_at, processed_at=processed_at, replaces=replaces)
+            received_at=received_at, processed_at=processed_at, replaces=replaces,
+            dropped_as=drop[0], drop_identity=drop[1])
         submission_id = raw.register(conn, reg)
-        if status in ("accepted", "accepted_with_warnings") and parsed is not None:
+        if status in LOADED and parsed is not None:
             raw.copy_rows(conn, kind, submission_id, parsed.rows)
-        text = receipt_text(receipt, county_name=county.name if county else None,
-                            kind_title=C.load(kind).title if kind else None)
-        folder.mkdir(parents=True, exist_ok=True)
-        write_receipts(folder, path.name, receipt, text)
+    write_receipts(folder, path.name, receipt, _texts(receipt, county))
     _leave_folder(path, folder)
     log.info("%s: %s (%s rows, %d errors, %d warnings)", path.name, status, rows, len(errors), len(warnings))
-    return Outcome(file=str(path), status=status, county_code=county_code, submission_type=kind,
-                   period=period_s, rows=receipt["rows"], sha256=sha,
-                   receipt=str(folder / "回执" / f"{path.name}.回执.json"))
+    return _outcome(path, folder, receipt)
+
+
+def _duplicate(path: Path, folder: Path, sha: str, county, prior: dict, received_at: datetime) -> Outcome:
+    """The same bytes again: a receipt saying so, and nothing else changes (no registration:
+    one registration per file, one receipt per drop)."""
+    receipt = receipt_json(
+        file=path.name, sha256=sha, county_code=county.code if county else None,
+        submission_type=prior["submission_type"],
+        period=f"{prior['period_month']:%Y-%m}" if prior["period_month"] else None,
+        status="duplicate", rows=0, replaces=None, errors=[], warnings=[],
+        received_at=received_at, processed_at=_now())
+    write_receipts(folder, path.name, receipt, _texts(receipt, county, previous={
+        "original_name": prior["original_name"], "status": prior["status"],
+        "processed_at": prior["processed_at"].astimezone().isoformat(timespec="seconds")}))
+    _leave_folder(path, folder)
+    log.info("%s: duplicate of submission %s (%s)", path.name, prior["submission_id"], prior["original_name"])
+    return _outcome(path, folder, receipt)
+
+
+def _complete(path: Path, folder: Path, county, reg: dict) -> Outcome:
+    """This very drop was registered by a run that died before the original left the folder:
+    write its receipts if they are not the latest there yet, and let the original leave."""
+    receipt = reg["receipt"]
+    latest = current_receipt(folder, path.name)
+    if not latest or (latest.get("sha256"), latest.get("processed_at")) != (receipt["sha256"], receipt["processed_at"]):
+        write_receipts(folder, path.name, receipt, _texts(receipt, county))
+    _leave_folder(path, folder)
+    log.warning("%s: already registered as submission %s (%s) by an interrupted run; finished its drop",
+                path.name, reg["submission_id"], reg["status"])
+    return _outcome(path, folder, receipt)
 
 
 def _leave_folder(path: Path, folder: Path) -> None:
@@ -166,6 +275,6 @@ def _leave_folder(path: Path, folder: Path) -> None:
         while target.exists() or target.is_symlink():
             target = folder / f"{path.stem}.{n}{path.suffix}"
             n += 1
-        shutil.move(str(path), str(target)) if not path.is_symlink() else os.rename(path, target)
+        os.rename(path, target) if path.is_symlink() else shutil.move(str(path), str(target))
     else:
         path.unlink(missing_ok=True)

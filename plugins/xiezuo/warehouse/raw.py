@@ -44,6 +44,11 @@ create unique index if not exists submissions_sha256_once
     on {RAW}.submissions (sha256) where status <> 'duplicate';
 create index if not exists submissions_latest
     on {RAW}.submissions (county_code, submission_type, period_month, submission_id);
+-- Where and which file-system object a submission was dropped as: a run that died after its
+-- commit but before the original left the folder finishes that drop instead of calling it a duplicate.
+alter table {RAW}.submissions add column if not exists dropped_as text;
+alter table {RAW}.submissions add column if not exists drop_identity text;
+create index if not exists submissions_drop on {RAW}.submissions (drop_identity);
 """
 
 
@@ -93,13 +98,50 @@ class Registration:
     received_at: datetime
     processed_at: datetime
     replaces: str | None = None
+    dropped_as: str | None = None      # path relative to the inbox, as the clerk dropped it
+    drop_identity: str | None = None   # device:inode:ctime of the dropped file
 
 
 def seen_before(conn: sa.Connection, sha256: str) -> dict | None:
+    """The registration of these bytes, if they were processed before (same bytes: duplicate)."""
     row = conn.execute(sa.text(
-        f"select submission_id, status, original_name, processed_at from {RAW}.submissions "
-        "where sha256 = :s and status <> 'duplicate'"), {"s": sha256}).mappings().first()
+        f"select submission_id, status, original_name, county_code, submission_type, period_month, "
+        f"processed_at from {RAW}.submissions where sha256 = :s and status <> 'duplicate' "
+        "order by submission_id limit 1"), {"s": sha256}).mappings().first()
     return dict(row) if row else None
+
+
+def registered_drop(conn: sa.Connection, dropped_as: str, drop_identity: str) -> dict | None:
+    """The registration of this very drop (same path, same file-system object), if committed."""
+    row = conn.execute(sa.text(
+        f"select submission_id, sha256, status, original_name, county_code, submission_type, rows, "
+        f"error_count, warning_count, receipt from {RAW}.submissions "
+        "where drop_identity = :i and dropped_as = :d order by submission_id desc limit 1"),
+        {"i": drop_identity, "d": dropped_as}).mappings().first()
+    return dict(row) if row else None
+
+
+def other_county_keys(conn: sa.Connection, kind: str, key_column: str, county: str, period: date,
+                      keys: list[str], before_submission_id: int | None = None) -> dict[str, list[str]]:
+    """key → the other counties whose latest accepted ledger of this kind and month holds it
+    (as it stood before `before_submission_id`, when given: reprocessing in submission order)."""
+    if not keys:
+        return {}
+    rows = conn.execute(sa.text(
+        f"""with latest as (
+              select distinct on (county_code) submission_id, county_code from {RAW}.submissions
+              where submission_type = :k and period_month = :p and county_code <> :c
+                and status in ('accepted', 'accepted_with_warnings')
+                and (cast(:before as bigint) is null or submission_id < cast(:before as bigint))
+              order by county_code, submission_id desc)
+            select distinct r."{key_column}" as key, l.county_code from {table(kind)} r
+            join latest l using (submission_id) where r."{key_column}" = any(:keys)
+            order by 2"""),
+        {"k": kind, "p": period, "c": county, "keys": keys, "before": before_submission_id}).all()
+    out: dict[str, list[str]] = {}
+    for key, county_code in rows:
+        out.setdefault(key, []).append(county_code)
+    return out
 
 
 def latest_accepted(conn: sa.Connection, county: str, kind: str, period: date) -> str | None:
@@ -119,10 +161,10 @@ def register(conn: sa.Connection, reg: Registration) -> int:
     return conn.execute(sa.text(
         f"""insert into {RAW}.submissions (sha256, original_name, county_code, submission_type,
             period_month, status, rows, replaces, error_count, warning_count, receipt, archive_path,
-            received_at, processed_at)
+            received_at, processed_at, dropped_as, drop_identity)
             values (:sha256, :original_name, :county_code, :submission_type, :period_month, :status,
             :rows, :replaces, :error_count, :warning_count, cast(:receipt as jsonb), :archive_path,
-            :received_at, :processed_at) returning submission_id"""),
+            :received_at, :processed_at, :dropped_as, :drop_identity) returning submission_id"""),
         {**reg.__dict__, "receipt": json.dumps(reg.receipt, ensure_ascii=False)}).scalar_one()
 
 
