@@ -17,6 +17,17 @@ CALENDAR = Asset(name="xiezuo_calendar", uri="xiezuo://calendar/day")  # daily: 
 MARTS = Asset(name="xiezuo_marts", uri="xiezuo://warehouse/marts")
 
 
+DEFAULT_ARGS = {
+    "owner": "xiezuo-data",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=15),
+    "retry_exponential_backoff": True,
+    "execution_timeout": timedelta(minutes=60),
+    "pool": PUBLISH_POOL,
+    "on_failure_callback": on_failure,  # webhook / e-mail alert, incl. the mart gate refusing
+}
+
+
 @dag(
     dag_id="xiezuo_transform",
     description="dbt facts and indicator marts, built aside, gated by GX, published atomically",
@@ -24,15 +35,7 @@ MARTS = Asset(name="xiezuo_marts", uri="xiezuo://warehouse/marts")
     start_date=datetime(2025, 1, 1),
     catchup=False,
     max_active_runs=1,
-    default_args={
-        "owner": "xiezuo-data",
-        "retries": 2,
-        "retry_delay": timedelta(seconds=15),
-        "retry_exponential_backoff": True,
-        "execution_timeout": timedelta(minutes=60),
-        "pool": PUBLISH_POOL,
-        "on_failure_callback": on_failure,  # webhook / e-mail alert, incl. the mart gate refusing
-    },
+    default_args=DEFAULT_ARGS,
     tags=["xiezuo", "transform", "dbt"],
 )
 def xiezuo_transform():
@@ -54,7 +57,21 @@ def xiezuo_transform():
 
         publish()
 
-    dbt_build_aside() >> mart_quality_gate() >> publish_marts()
+    # XIEZUO_DBT_TASKS=cosmos: one task per dbt model with its tests (astronomer-cosmos, from the
+    # manifest); otherwise one dbt build (xiezuo.ops.dbt_tasks says why).
+    from xiezuo.ops.dbt_tasks import models_group
+
+    models = models_group(DEFAULT_ARGS)
+    if models is None:
+        dbt_build_aside() >> mart_quality_gate() >> publish_marts()
+    else:
+        @task
+        def clear_build_schema() -> None:
+            from xiezuo.ops.dbt_tasks import clear_build
+
+            clear_build()
+
+        clear_build_schema() >> models >> mart_quality_gate() >> publish_marts()
 
 
 xiezuo_transform()
