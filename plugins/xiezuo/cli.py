@@ -37,6 +37,18 @@ def cmd_bench(args) -> int:
     return bench_main(["--quick"] if args.quick else [])
 
 
+def cmd_report(args) -> int:
+    from .report import ReportError, write_report
+
+    try:
+        files = write_report(args.period, args.out or settings().report_dir)
+    except ReportError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(f"工作简报：{files.markdown}\n          {files.html}\n指标看板：{files.dashboard}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xiezuo", description="东西部协作数据平台 xiezuo")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -46,6 +58,10 @@ def main(argv: list[str] | None = None) -> int:
     bench = sub.add_parser("bench", help="benchmarks: one JSON object per figure, with same-run baselines")
     bench.add_argument("--quick", action="store_true", help="CI-sized data")
     bench.set_defaults(fn=cmd_bench)
+    report = sub.add_parser("report", help="the bulletin (简报, Markdown and HTML) and the offline dashboard for a month")
+    report.add_argument("--period", required=True, help="the month, YYYY-MM")
+    report.add_argument("--out", help="output folder (default: $XIEZUO_HOME/report)")
+    report.set_defaults(fn=cmd_report)
     from .ops.commands import add as add_ops_commands  # status, reprocess, airflow standalone
 
     add_ops_commands(sub)
