@@ -33,6 +33,14 @@ def run_demo() -> int:
     from .quality.context import data_docs_index
 
     print(f"数据质量报告（Great Expectations Data Docs）：{data_docs_index()}")
+    from .report import latest_period, write_report
+
+    with engine().connect() as conn:
+        period = latest_period(conn)
+    if period is not None:
+        files = write_report(period, s.report_dir)
+        print(f"工作简报（{period.year}年{period.month}月）：{files.html}（Markdown：{files.markdown.name}）")
+        print(f"指标看板：{files.dashboard}")
     return 0
 
 

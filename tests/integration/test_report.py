@@ -59,6 +59,8 @@ PROGRESS = [
     (ZUOHOU, "industry_investment", 900, None, None, None),
     (CITY, "consumer_sales", 5000, 50000, 0.1, False),
     (NAIMAN, "consumer_sales", 2000, 8000, 0.25, True),
+    # no consumer ledger accepted this year (months_reported 0): no figure, not "0 %"
+    (KEERQIN, "consumer_sales", 0, 9000, 0, False),
     (CITY, "green_power", 12, 40, 0.3, True),  # a doubling only the mart knows (not in the vars yet)
 ]
 
@@ -82,8 +84,9 @@ def make_marts(conn: sa.Connection) -> None:
     # a later month must not be read for March
     rows.append({"a": CITY, "i": "visits", "m": date(2025, 4, 1), "v": 50, "y": 55, "c": 87})
     conn.execute(sa.text("insert into marts.indicator_monthly values (:a, :i, :m, :v, :y, :c)"), rows)
-    conn.execute(sa.text("insert into marts.indicator_progress values (:a, :i, :m, :y, null, :t, :r, :e, :o, 3)"),
-                 [{"a": a, "i": i, "m": MAR, "y": y, "t": t, "r": r, "e": _expected_ratio(3) if t else None, "o": o}
+    conn.execute(sa.text("insert into marts.indicator_progress values (:a, :i, :m, :y, null, :t, :r, :e, :o, :n)"),
+                 [{"a": a, "i": i, "m": MAR, "y": y, "t": t, "r": r, "e": _expected_ratio(3) if t else None, "o": o,
+                   "n": 0 if (a, i) == (KEERQIN, "consumer_sales") else 3}
                   for a, i, y, t, r, o in PROGRESS])
     status = []
     for a in p.counties:
@@ -160,6 +163,9 @@ def test_doublings_table_ranks_counties_and_marks_progress(marts):
     assert lines[4] == "| — | 科尔沁左翼后旗 | 900.00 | — | — | — | — |"
     assert "| — | 开鲁县 | 暂无数据 | — | — | — | — |" in lines
     assert len(lines) == 9  # the city and all eight counties
+    consumer = sec.split("**（二）", 1)[1].split("**（三）", 1)[0]
+    assert "| 1 | 奈曼旗 | 2000.00 | 8000.00 | 25.0% | 25.0% | ✓ 达到 |" in consumer
+    assert "| — | 科尔沁区 | 暂无数据 | 9000.00 | — | 25.0% | — |" in consumer
     # every doubling in the vars has its table; a code only the mart knows falls back to its names
     assert "**（六）医疗协作选派人次（人次）**" in sec and "**（七）绿电交易（万千瓦时）**" in sec
 

@@ -75,7 +75,8 @@ def progress_chart(d: ReportData, code: str) -> str:
         parts.append(f'<text x="{left - 6}" y="{y + bar_h - 4}" text-anchor="end"{weight}>{e(name)}</text>')
         p = rows.get(area)
         if p is None or p.progress_ratio is None:
-            parts.append(f'<text x="{left + 4}" y="{y + bar_h - 4}" fill="{GREY}">{"无目标" if p else "暂无数据"}</text>')
+            why = "暂无数据" if p is None or p.ytd_value is None else "无目标"
+            parts.append(f'<text x="{left + 4}" y="{y + bar_h - 4}" fill="{GREY}">{why}</text>')
             continue
         w = max(x(p.progress_ratio) - left, 0.0)
         color = GREEN if p.on_track else ORANGE
@@ -100,9 +101,17 @@ def _months_back(m: date, n: int) -> date:
     return date(idx // 12, idx % 12 + 1, 1)
 
 
+def trend_start(d: ReportData) -> date:
+    """The trend charts' first month, shared by all: the first month with a city value of any
+    doubling, not before the programme start nor more than 23 months before the period."""
+    first = max(d.start_month, _months_back(d.period.replace(day=1), 23))
+    months = [m for i in d.doublings for m, _ in d.month_series(i.code, d.city_code, first)]
+    return min(months) if months else first
+
+
 def trend_chart(d: ReportData, code: str) -> str:
     """The city's monthly value, a line with a dot per month that has data."""
-    first = max(d.start_month, _months_back(d.period.replace(day=1), 23))
+    first = trend_start(d)
     series = d.month_series(code, d.city_code, first)
     ind = d.indicator(code)
     w, h, left, right, top, bottom = 440, 170, 56, 12, 10, 34

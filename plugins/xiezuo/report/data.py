@@ -169,8 +169,12 @@ def load(conn: sa.Connection, period: date) -> ReportData:
             for r in conn.execute(sa.text(
                     "select area_code, indicator_code, ytd_value, target_value, progress_ratio, expected_ratio, "
                     "on_track, months_reported from marts.indicator_progress where period_month = :m"), {"m": month}):
+                # months_reported = 0: the area's value does not exist in any month of the year yet
+                # (no accepted ledger), so there is no YTD to compare with the target — not "0 %".
+                none_yet = r.months_reported == 0
                 data.progress.setdefault(r.indicator_code, {})[r.area_code] = Progress(
-                    r.area_code, r.ytd_value, r.target_value, r.progress_ratio, r.expected_ratio, r.on_track,
+                    r.area_code, None if none_yet else r.ytd_value, r.target_value,
+                    None if none_yet else r.progress_ratio, r.expected_ratio, None if none_yet else r.on_track,
                     r.months_reported)
 
     if "submission_status" in tables:
