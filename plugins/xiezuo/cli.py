@@ -49,6 +49,14 @@ def cmd_report(args) -> int:
     return 0
 
 
+def cmd_templates(args) -> int:
+    from .templates import write_templates
+
+    for path in write_templates(args.out):
+        print(path)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="xiezuo", description="东西部协作数据平台 xiezuo")
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress")
@@ -62,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("--period", required=True, help="the month, YYYY-MM")
     report.add_argument("--out", help="output folder (default: $XIEZUO_HOME/report)")
     report.set_defaults(fn=cmd_report)
+    templates = sub.add_parser("templates", help="blank Excel templates of the six ledgers, for clerks")
+    templates.add_argument("--out", required=True, help="output folder")
+    templates.set_defaults(fn=cmd_templates)
     from .ops.commands import add as add_ops_commands  # status, reprocess, airflow standalone
 
     add_ops_commands(sub)
