@@ -150,12 +150,14 @@ def column_help(contract: C.Contract, col: C.Column) -> dict[str, str]:
     """Everything the 填表说明 sheet says about one column."""
     rules = [rule_sentence(contract, col, r) for r in col.rules]
     if col.type in ("int", "count") and not any(r.check in ("min", "above") for r in col.rules):
-        rules.insert(0, "不能为负数，须为整数")
+        rules.insert(0, "须为不小于0的整数（否则整个文件不予接收）")
+    if col.type in ("enum", "bool"):
+        rules.insert(0, "只能填可选值之一（否则整个文件不予接收）")
     unit = col.unit or ""
     if unit and col.type in C.NUMERIC_TYPES:
         fam = C.units().family_of(unit)
         others = [u for u in (C.units().families.get(fam) or {}) if u != unit] if fam else []
-        unit_note = f"{unit}（表头写了其他单位如{'、'.join(others)}时按表头换算）" if others else unit
+        unit_note = f"{unit}（表头也可写{'、'.join(others)}，按表头的单位换算）" if others else unit
     else:
         unit_note = unit
     return {

@@ -140,7 +140,7 @@ def test_a_new_alias_or_column_in_the_contract_changes_the_template(tmp_path):
     help_rows = [[c.value for c in r] for r in wb[T.SHEET_HELP].iter_rows()]
     row = next(r for r in help_rows if r[0] == "所在苏木")
     assert row[3] == "必填" and "很长的可选值29号类别" in row[5] and row[7] == "项目所在苏木镇"
-    assert row[6] == "同一文件中不能重复（否则回执中提示核实，文件仍接收）"
+    assert row[6] == "只能填可选值之一（否则整个文件不予接收）；同一文件中不能重复（否则回执中提示核实，文件仍接收）"
     assert "项目序列号" in next(r for r in help_rows if r[0] == "项目编号")[1]
     lists = wb[T.SHEET_LISTS]
     assert lists.sheet_state == "hidden"
