@@ -23,7 +23,7 @@ def test_bi_role_reads_marts_only(xz_env):
     bi = sa.create_engine(sa.engine.make_url(xz_env["url"]).set(username=login))
     try:
         with bi.connect() as c:
-            assert c.execute(sa.text("select count(*) from marts.indicator_monthly")).scalar() == 2
+            assert c.execute(sa.text("select count(*) from marts.indicator_monthly where indicator_code = 'industry_investment'")).scalar() == 2
             assert c.execute(sa.text("select count(*) from marts.fct_investment")).scalar() == 3
         forbidden = ["select * from raw.submissions", "select * from raw.investment_rows",
                      "select * from staging.stg_raw__investment", "select * from reference.ref_areas",
