@@ -57,7 +57,7 @@ def xiezuo_intake():
     @task(outlets=[RAW_LAYER], trigger_rule="all_done")
     def announce(results: list[list[dict]]) -> dict:
         """Emit the raw-layer Asset only when something was loaded (skipped tasks emit nothing)."""
-        from airflow.exceptions import AirflowSkipException
+        from airflow.sdk.exceptions import AirflowSkipException
 
         from xiezuo.pipeline import finish_intake
 

@@ -41,9 +41,14 @@ DEFAULT_ARGS = {
 def xiezuo_transform():
     @task
     def dbt_build_aside() -> None:
-        from xiezuo.warehouse.transform import build_aside
+        from airflow.sdk.exceptions import AirflowFailException
 
-        build_aside()
+        from xiezuo.warehouse.transform import DataTestFailed, build_aside
+
+        try:
+            build_aside()
+        except DataTestFailed as exc:  # wrong data, not a flaky server: fail now, no retries
+            raise AirflowFailException(str(exc)) from exc
 
     @task(retries=0)
     def mart_quality_gate() -> None:

@@ -75,25 +75,48 @@ def _marts_fingerprint() -> dict:
             for t in tables}
 
 
-def test_failing_mart_gate_leaves_published_marts_unchanged(xz_env):
+def test_failing_checks_leave_published_marts_unchanged(xz_env, monkeypatch, tmp_path):
+    """Two circuit breakers stand in front of the publish: dbt's own tests in the aside build, and
+    the GX mart gate after it. Either one failing leaves BI on the last good marts, unchanged."""
+    import yaml
+
+    from xiezuo.config import EXPECTATIONS_DIR
+    from xiezuo.quality import marts_gate
     from xiezuo.runner import run_pipeline
+    from xiezuo.warehouse.database import engine
 
     inbox = xz_env["inbox"]
     write_xlsx(inbox / "奈曼旗" / "奈曼旗2025年3月产业合作项目台账.xlsx", investment_ledger())
     assert run_pipeline().ok
     before = _marts_fingerprint()
     assert before["indicator_monthly"]
-    # Corrupt the raw layer behind the pipeline's back: a registered row count that disagrees with
-    # the loaded rows. The mart gate reconciles the facts with raw.submissions and must refuse.
-    from xiezuo.warehouse.database import engine
 
+    # 1. Corrupt the raw layer behind the pipeline's back: registered row counts that disagree with
+    # the loaded rows. dbt's reconciliation test fails inside the aside build; nothing is published.
     with engine().begin() as c:
         c.exec_driver_sql("update raw.submissions set rows = rows + 5")
     write_xlsx(inbox / "奈曼旗" / "奈曼旗2025年4月产业合作项目台账.xlsx",
                investment_ledger(title="奈曼旗2025年4月产业合作项目台账"))
     report = run_pipeline()
     assert not report.ok
-    assert report.transform is not None and report.transform.tasks["mart_quality_gate"] == "failed"
+    assert report.transform is not None and report.transform.tasks["dbt_build_aside"] == "failed"
+    assert report.transform.tasks["publish_marts"] in ("upstream_failed", "skipped")
+    assert _marts_fingerprint() == before, "BI must keep reading the last good marts, unchanged"
+
+    # 2. Repair raw, so every dbt test passes, and hand the GX mart gate a rule the new facts break
+    # (fct_investment must hold one row). The gate refuses; the marts stay as they were.
+    with engine().begin() as c:
+        c.exec_driver_sql("update raw.submissions set rows = rows - 5 where period_month = '2025-03-01'")
+    spec = yaml.safe_load((EXPECTATIONS_DIR / "marts.yml").read_text(encoding="utf-8"))
+    spec["tables"]["fct_investment"][0] = {"expect": "row_count_equals", "value": 1}
+    (tmp_path / "marts.yml").write_text(yaml.safe_dump(spec, allow_unicode=True), encoding="utf-8")
+    monkeypatch.setattr(marts_gate, "EXPECTATIONS_DIR", tmp_path)
+    write_xlsx(inbox / "奈曼旗" / "奈曼旗2025年5月产业合作项目台账.xlsx",
+               investment_ledger(title="奈曼旗2025年5月产业合作项目台账"))
+    report = run_pipeline()
+    assert not report.ok
+    assert report.transform is not None and report.transform.tasks["dbt_build_aside"] == "success"
+    assert report.transform.tasks["mart_quality_gate"] == "failed"
     assert report.transform.tasks["publish_marts"] in ("upstream_failed", "skipped")
     assert "mart quality gate refused to publish" in report.error
     assert "fct_investment" in report.error

@@ -28,17 +28,21 @@ def manifest_path() -> Path:
 
 
 def _profile_env() -> dict[str, str] | None:
-    from urllib.parse import unquote, urlsplit
+    from sqlalchemy.engine import make_url
 
     url = settings().database_url
     if not url:
         return None
-    u = urlsplit(url)
+    u = make_url(url)
+    # The host may be a socket directory given as ?host=... (the embedded database's URLs).
+    host = u.host or u.query.get("host") or "localhost"
+    port = u.port or u.query.get("port") or 5432
+    first = lambda v: v[0] if isinstance(v, tuple) else v  # noqa: E731 - query values may repeat
     s = settings()
     return {
-        "XIEZUO_PGHOST": u.hostname or "localhost", "XIEZUO_PGPORT": str(u.port or 5432),
-        "XIEZUO_PGUSER": unquote(u.username or "postgres"), "XIEZUO_PGPASSWORD": unquote(u.password or ""),
-        "XIEZUO_PGDATABASE": (u.path or "/postgres").lstrip("/") or "postgres",
+        "XIEZUO_PGHOST": str(first(host)), "XIEZUO_PGPORT": str(first(port)),
+        "XIEZUO_PGUSER": u.username or "postgres", "XIEZUO_PGPASSWORD": u.password or "",
+        "XIEZUO_PGDATABASE": u.database or "postgres",
         "DBT_LOG_PATH": str(s.home / "dbt" / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }

@@ -21,6 +21,10 @@ class TransformError(RuntimeError):
     """dbt failed: which nodes, and where the log is."""
 
 
+class DataTestFailed(TransformError):
+    """Only dbt data tests failed: the data is wrong, so retrying the same build cannot help."""
+
+
 @contextmanager
 def dbt_environment():
     """The dbt profile reads the warehouse from these variables; set only for the call."""
@@ -54,13 +58,15 @@ def run_dbt(args: list[str]) -> object:
     with dbt_environment():
         res = dbtRunner().invoke(full)
     if not res.success:
-        failed = []
+        failed, statuses = [], set()
         for r in getattr(res.result, "results", None) or []:
-            status = str(getattr(r, "status", ""))
-            if status.lower() in ("error", "fail"):
+            status = str(getattr(r, "status", "")).lower()
+            if status in ("error", "fail"):
+                statuses.add(status)
                 failed.append(f"{r.node.unique_id}: {(r.message or '').strip()[:300]}")
         detail = "; ".join(failed) or str(res.exception or "see the dbt log")
-        raise TransformError(f"dbt {' '.join(args)} failed: {detail} "
+        error = DataTestFailed if statuses == {"fail"} else TransformError
+        raise error(f"dbt {' '.join(args)} failed: {detail} "
                              f"(log: {settings().home / 'dbt' / 'logs' / 'dbt.log'})")
     return res
 
