@@ -15,8 +15,11 @@ def prepare_warehouse() -> None:
     from .warehouse import raw
     from .warehouse.database import engine
 
+    from .warehouse.roles import ensure_roles
+
     with engine().begin() as conn:
         raw.ensure_schema(conn)
+        ensure_roles(conn)
 
 
 def find_batches(batch_files: int = BATCH_FILES) -> list[list[dict]]:

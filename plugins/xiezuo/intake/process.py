@@ -23,6 +23,7 @@ from ..config import settings
 from ..reference import programme
 from ..warehouse import raw
 from ..warehouse.database import engine
+from ..warehouse.roles import INTAKE_ROLE, act_as
 from . import archive
 from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
@@ -211,6 +212,7 @@ def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None,
     period_s = f"{period:%Y-%m}" if period else None
     county_code = county.code if county else None
     with engine().begin() as conn:
+        act_as(conn, INTAKE_ROLE)  # write raw, nothing else (warehouse/roles.py)
         replaces = None
         if status in LOADED:
             raw.lock_slot(conn, county_code, kind, period)

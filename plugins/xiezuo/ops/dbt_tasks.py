@@ -30,6 +30,8 @@ def manifest_path() -> Path:
 def _profile_env() -> dict[str, str] | None:
     from sqlalchemy.engine import make_url
 
+    from ..warehouse.roles import TRANSFORM_ROLE
+
     url = settings().database_url
     if not url:
         return None
@@ -42,7 +44,7 @@ def _profile_env() -> dict[str, str] | None:
     return {
         "XIEZUO_PGHOST": str(first(host)), "XIEZUO_PGPORT": str(first(port)),
         "XIEZUO_PGUSER": u.username or "postgres", "XIEZUO_PGPASSWORD": u.password or "",
-        "XIEZUO_PGDATABASE": u.database or "postgres",
+        "XIEZUO_PGDATABASE": u.database or "postgres", "XIEZUO_PGROLE": TRANSFORM_ROLE,
         "DBT_LOG_PATH": str(s.home / "dbt" / "logs"), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
         "DO_NOT_TRACK": "1",
     }
@@ -77,7 +79,10 @@ def models_group(default_args: dict):
 def clear_build() -> None:
     """Start the build-aside schema empty, as warehouse.transform.build_aside does."""
     from ..warehouse.database import engine
+    from ..warehouse.roles import TRANSFORM_ROLE, act_as, ensure_roles
     from ..warehouse.transform import BUILD
 
     with engine().begin() as conn:
+        ensure_roles(conn)
+        act_as(conn, TRANSFORM_ROLE)
         conn.exec_driver_sql(f"drop schema if exists {BUILD} cascade")

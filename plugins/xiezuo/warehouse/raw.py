@@ -49,6 +49,9 @@ create index if not exists submissions_latest
 alter table {RAW}.submissions add column if not exists dropped_as text;
 alter table {RAW}.submissions add column if not exists drop_identity text;
 create index if not exists submissions_drop on {RAW}.submissions (drop_identity);
+-- The database role that wrote the registration (the intake runs as xiezuo_intake; reprocessing
+-- by an operator shows the operator's login).
+alter table {RAW}.submissions add column if not exists loaded_by text not null default current_user;
 """
 
 

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from ..config import DBT_PROJECT_DIR, settings
 from .database import dbt_connection, engine
-from .roles import ensure_roles, grant_bi_read
+from .roles import TRANSFORM_ROLE, act_as, ensure_roles, grant_bi_read
 
 log = logging.getLogger(__name__)
 MARTS = "marts"
@@ -33,6 +33,7 @@ def dbt_environment():
     values = {
         "XIEZUO_PGHOST": c["host"], "XIEZUO_PGPORT": str(c["port"]), "XIEZUO_PGUSER": c["user"],
         "XIEZUO_PGPASSWORD": c["password"], "XIEZUO_PGDATABASE": c["dbname"],
+        "XIEZUO_PGROLE": TRANSFORM_ROLE,  # dbt builds as the transform role (warehouse/roles.py)
         # dbt's own variables: artifacts and logs under XIEZUO_HOME, never in the repository.
         "DBT_TARGET_PATH": str(s.dbt_target_dir), "DBT_LOG_PATH": str(s.home / "dbt" / "logs"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1",
@@ -74,6 +75,8 @@ def run_dbt(args: list[str]) -> object:
 def build_aside() -> None:
     """Seeds, staging, facts and marts, with their dbt tests, into the build schema."""
     with engine().begin() as conn:
+        ensure_roles(conn)
+        act_as(conn, TRANSFORM_ROLE)
         conn.exec_driver_sql(f"drop schema if exists {BUILD} cascade")
     run_dbt(["build", "--vars", f"{{marts_build_schema: {BUILD}}}"])
 
@@ -89,8 +92,9 @@ def publish() -> None:
         conn.execute(sa.text("select pg_advisory_xact_lock(hashtext('xiezuo.publish'))"))
         if not conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": BUILD}).first():
             raise TransformError(f"nothing to publish: schema {BUILD} does not exist")
-        conn.exec_driver_sql(f"drop schema if exists {OLD} cascade")
         ensure_roles(conn)
+        act_as(conn, TRANSFORM_ROLE)  # the swap needs nothing but the transform role's rights
+        conn.exec_driver_sql(f"drop schema if exists {OLD} cascade")
         grant_bi_read(conn, BUILD)
         if conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": MARTS}).first():
             conn.exec_driver_sql(f"alter schema {MARTS} rename to {OLD}")
