@@ -123,3 +123,64 @@ def test_failing_checks_leave_published_marts_unchanged(xz_env, monkeypatch, tmp
     assert _marts_fingerprint() == before, "BI must keep reading the last good marts, unchanged"
     docs = xz_env["home"] / "gx" / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
     assert docs.exists()
+
+
+def test_database_restarted_mid_run_recovers_by_retry(xz_env, monkeypatch):
+    """Restart PostgreSQL while the intake holds its load transaction open: the transaction is
+    rolled back, the task's retry (with backoff) loads the file, once; the marts are published."""
+    from xiezuo.warehouse.database import _engine
+    from xiezuo.warehouse.embedded import EmbeddedPostgres
+
+    # A server of this test's own, so restarting it disturbs nothing else (the session's or the
+    # machine's server).
+    import shutil
+    import tempfile
+
+    where = Path(tempfile.mkdtemp(prefix="xiezuo-restart-"))  # as the session's server (conftest.py)
+    server = EmbeddedPostgres(where / "pgdata")
+    url = server.start()
+    monkeypatch.setenv("XIEZUO_DATABASE_URL", url)
+    _engine.cache_clear()
+    n = 40_000
+    path = _big_csv(xz_env["inbox"] / "150525" / "奈曼旗2025年4月产业合作项目台账.csv", n)
+    env = {**os.environ, "PYTHONPATH": f"{REPO / 'plugins'}{os.pathsep}{REPO}"}
+    proc = subprocess.Popen([sys.executable, "-m", "xiezuo", "run"], env=env, cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    restarted = False
+    try:
+        deadline = time.time() + 300
+        while time.time() < deadline and proc.poll() is None:
+            try:
+                busy = _q("select count(*) from pg_stat_activity where pid <> pg_backend_pid() and "
+                          "(query ilike 'copy raw.%' or query ilike '%insert into raw.submissions%') "
+                          "and state in ('active', 'idle in transaction')")[0][0]
+            except sa.exc.OperationalError:
+                busy = 0
+            if busy:
+                _engine.cache_clear()
+                server.stop()   # fast shutdown: open transactions are rolled back, clients cut off
+                server.start()
+                _engine.cache_clear()
+                restarted = True
+                break
+            time.sleep(0.01)
+        out, _ = proc.communicate(timeout=600)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        _engine.cache_clear()
+    try:
+        assert restarted, "the load was never observed in flight; the test did not restart mid-run"
+        text = out.decode("utf-8", errors="replace")
+        assert proc.returncode == 0, text[-3000:]
+        assert _q("select status, rows from raw.submissions") == [("accepted", n)]
+        assert _q("select count(*) from raw.investment_rows") == [(n,)]
+        assert _q("select count(*) from marts.fct_investment") == [(n,)]
+        assert not path.exists(), "archived after its receipt"
+        receipts = list((xz_env["inbox"] / "150525" / "回执").glob("*.回执.json"))
+        assert len(receipts) == 1
+        assert "up_for_retry" in text, "the recovery came from the task's retry"
+    finally:
+        _engine.cache_clear()
+        server.stop()
+        shutil.rmtree(where, ignore_errors=True)
