@@ -85,3 +85,40 @@ def test_reprocess_refuses_unclear_selection(xz_env, capsys):
     assert "不认识的旗县" in capsys.readouterr().err
     assert main(["reprocess", "--month", "2025/3"]) == 2
     assert "YYYY-MM" in capsys.readouterr().err
+
+
+def test_reprocess_keeps_the_other_county_warning(xz_env, capsys):
+    """A worker two counties report is a warning on the later receipt (indicators.md); reprocessing
+    in submission order finds the same warning, so nothing changes."""
+    import os
+    import time
+    from datetime import date
+
+    from tests.corpus import make_id
+    from xiezuo.cli import main
+    from xiezuo.runner import run_pipeline
+    from xiezuo.warehouse.database import engine
+
+    header = ["序号", "身份证号", "姓名", "联系电话", "是否脱贫劳动力", "就业地区", "就业方式", "就业单位", "就业时间", "月收入（元）"]
+    shared, own = make_id(date(1990, 5, 1), 11), make_id(date(1987, 1, 2), 13)
+
+    def ledger(title: str, ids: list[str]) -> list[list]:
+        return [[title], header, *[[n, i, "某某", "13700000000", "是", "北京市朝阳区", "转移就业", "某公司",
+                                    "2025-03-02", 5000] for n, i in enumerate(ids, 1)]]
+
+    inbox = xz_env["inbox"]
+    first = write_xlsx(inbox / "150525" / "奈曼旗2025年3月劳务协作台账.xlsx", ledger("奈曼旗2025年3月劳务协作台账", [shared]))
+    os.utime(first, (time.time() - 3600,) * 2)  # 奈曼旗 first
+    write_xlsx(inbox / "150502" / "科尔沁区2025年3月劳务协作台账.xlsx", ledger("科尔沁区2025年3月劳务协作台账", [own, shared]))
+    assert run_pipeline().ok
+
+    def registrations():
+        with engine().connect() as c:
+            return c.execute(sa.text("select county_code, status, warning_count, receipt->'warnings' "
+                                     "from raw.submissions order by submission_id")).all()
+
+    before = registrations()
+    assert [(r[0], r[1], r[2]) for r in before] == [("150525", "accepted", 0), ("150502", "accepted_with_warnings", 1)]
+    assert main(["reprocess", "--all"]) == 0
+    assert "2 submission(s): 2 unchanged, 0 changed, 0 kept" in capsys.readouterr().out
+    assert registrations() == before

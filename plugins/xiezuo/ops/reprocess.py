@@ -86,16 +86,19 @@ def select(conn, sel: Selection) -> list[dict]:
 
 
 def evaluate_original(archived: Path, original_name: str, county_code: str, sha256: str,
-                      today: date) -> tuple[str, object, list, list]:
+                      today: date, submission_id: int | None = None) -> tuple[str, object, list, list]:
     """Re-read an archived original as the intake would, for its county, without the inbox:
     (kind or None, Parsed or None, errors, warnings). The original's name carries the kind and
-    month, so it is read from a private temporary copy under that name."""
+    month, so it is read from a private temporary copy under that name. Workers another county
+    reported are warned about as the intake does, against the ledgers as they stood before
+    `submission_id`."""
     from ..config import settings
     from ..intake.parse import parse_file
     from ..intake.problems import FileRejected
-    from ..intake.process import _safety
+    from ..intake.process import _safety, other_county_warnings
     from ..quality.gate import run_gate
     from ..reference import programme
+    from ..warehouse.database import engine
 
     county = programme().by_code(county_code)
     s = settings()
@@ -107,10 +110,12 @@ def evaluate_original(archived: Path, original_name: str, county_code: str, sha2
             parsed = parse_file(copy, county, pii_key=s.pii_key, today=today)
             problems = parsed.findings.errors + parsed.findings.warnings + run_gate(
                 parsed, county_code=county.code, sha256=sha256)
+            with engine().connect() as conn:
+                problems += other_county_warnings(conn, county.code, parsed, before_submission_id=submission_id)
         except FileRejected as exc:
             return exc.kind, None, [exc.problem()], []
     errors = [p for p in problems if p.severity == "error"]
-    warnings = [p for p in problems if p.severity != "error"]
+    warnings = sorted((p for p in problems if p.severity != "error"), key=lambda p: (p.row or 0, p.column or ""))
     return parsed.kind, parsed, errors, warnings
 
 
@@ -176,7 +181,7 @@ def reprocess(sel: Selection) -> Report:
         today = sub["received_at"].date()  # "a month after the current month" as on the day received
         try:
             kind, parsed, errors, warnings = evaluate_original(
-                archived, sub["original_name"], sub["county_code"], sub["sha256"], today)
+                archived, sub["original_name"], sub["county_code"], sub["sha256"], today, sub["submission_id"])
         except Exception as exc:  # noqa: BLE001 - reported; the registration stays as it was
             report.kept.append({**label, "reason": f"could not be re-read ({type(exc).__name__}: {exc})"})
             log.exception("submission %s could not be re-read; kept as it was", sub["submission_id"])
