@@ -22,6 +22,7 @@ def test_compose_has_every_component():
         assert env["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor", name
         assert env["AIRFLOW__CELERY__BROKER_URL"].startswith("redis://"), name
         assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].startswith("postgresql+psycopg://"), name
+        assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] == env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"], name
         assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     assert services["worker"]["command"] == ["celery", "worker"]
     assert "xiezuo_publish 1" in services["airflow-init"]["command"][0], "the one-slot publish pool"
@@ -30,7 +31,9 @@ def test_compose_has_every_component():
     init = (DOCKER / "initdb" / "10-xiezuo.sh").read_text(encoding="utf-8")
     assert "create role bi_reader login password '${BI_DB_PASSWORD}' in role xiezuo_bi;" in init
     docker = (DOCKER / "Dockerfile").read_text(encoding="utf-8")
-    assert "apache-airflow-providers-celery" in docker and "COPY dags/ dags/" in docker
+    assert "pip install -r requirements.txt" in docker and "COPY dags/ dags/" in docker
+    pins = (REPO / "requirements.txt").read_text(encoding="utf-8")
+    assert "apache-airflow-providers-celery==" in pins and "\ncelery==" in pins, "the image installs the tested pins"
     for f in ("plugins", "dags", "dbt_project", "expectations", "requirements.txt", "pyproject.toml"):
         assert (REPO / f).exists(), f
 
