@@ -29,7 +29,7 @@ Prints its figures at the end (shown without -s).
 """
 from __future__ import annotations
 
-import hashlib
+import json
 import logging
 import os
 import random
@@ -202,39 +202,48 @@ def test_soak(xz_env, capfd):
         xlog.setLevel(old_level)
     assert dropper.dropped == len(drops)
 
+    # Every invariant is checked and every violation collected, so that one failing soak says all
+    # that is wrong (and still prints its figures); the test fails at the end if any was found.
+    problems: list[str] = []
+
+    def check(ok: bool, message: str) -> None:
+        if not ok:
+            problems.append(message)
+
     # ---- 1. Receipts: exactly one pair per file, nothing else left in the inbox.
     left = [p for p in inbox.rglob("*") if p.is_file() and p.parent.name != RECEIPTS]
-    assert not left, f"{len(left)} file(s) left in the inbox, e.g. {[str(p.relative_to(inbox)) for p in left[:5]]}"
-    receipt_files = [p for p in inbox.rglob("*") if p.is_file() and p.parent.name == RECEIPTS]
-    assert not (inbox / "_unassigned").exists()
+    check(not left, f"{len(left)} file(s) left in the inbox, e.g. {[str(p.relative_to(inbox)) for p in left[:5]]}")
+    check(not (inbox / "_unassigned").exists(), "files went to _unassigned/")
+    receipt_files = {p for p in inbox.rglob("*") if p.is_file() and p.parent.name == RECEIPTS}
     expected = {inbox / d.folder / RECEIPTS / f"{d.name}.回执.{ext}" for d in drops for ext in ("json", "txt")}
-    assert set(receipt_files) == expected, (
-        f"receipts: {len(set(receipt_files) - expected)} unexpected, {len(expected - set(receipt_files))} missing")
-    import json
-
-    receipts = {d.index: json.loads((inbox / d.folder / RECEIPTS / f"{d.name}.回执.json").read_text(encoding="utf-8"))
-                for d in drops}
+    check(receipt_files == expected, f"receipts: {len(receipt_files - expected)} unexpected (e.g. "
+          f"{sorted(p.name for p in receipt_files - expected)[:3]}), {len(expected - receipt_files)} missing")
+    receipts = {}
+    for d in drops:
+        path = inbox / d.folder / RECEIPTS / f"{d.name}.回执.json"
+        receipts[d.index] = json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
     wrong: list[str] = []
     for d in drops:
         r = receipts[d.index]
-        got = (r["file"], r["sha256"], r["county_code"])
-        if got != (d.name, d.sha256, d.county_code):
-            wrong.append(f"{d.dropped_as}: receipt names {got[0]}, {got[2]}")
+        if r is None:
+            continue
+        ok = (r["file"], r["sha256"], r["county_code"]) == (d.name, d.sha256, d.county_code)
         if d.role in ("good", "correction"):
-            ok = (r["status"] in LOADED and r["submission_type"] == d.kind and r["period"] == f"{d.period:%Y-%m}"
-                  and r["rows"] == d.rows and not r["errors"])
+            ok = ok and (r["status"] in LOADED and r["submission_type"] == d.kind and r["period"] == f"{d.period:%Y-%m}"
+                         and r["rows"] == d.rows and not r["errors"])
         elif d.role == "bad":
-            ok = r["status"] == "rejected" and bool(r["errors"])
+            ok = ok and r["status"] == "rejected" and bool(r["errors"])
         else:
-            ok = r["status"] == "duplicate" and r["sha256"] == by_index[d.of].sha256 and r["rows"] == 0
+            ok = ok and r["status"] == "duplicate" and r["rows"] == 0
         if d.role == "good" and r["replaces"] is not None:
             ok = False
         if d.role == "correction" and r["replaces"] != by_index[d.of].sha256:
             ok = False
         if not ok:
-            wrong.append(f"{d.role} {d.dropped_as} ({d.note}): {r['status']}, {r['rows']} rows, "
+            wrong.append(f"{d.role} {d.dropped_as}{f' ({d.note})' if d.note else ''}: {r['status']}, {r['rows']} rows, "
+                         f"replaces {'nothing' if r['replaces'] is None else 'a submission'}, "
                          f"{[e['rule'] for e in r['errors']][:5]}")
-    assert not wrong, f"{len(wrong)} receipt(s) not as the role demands:\n" + "\n".join(wrong[:20])
+    check(not wrong, f"{len(wrong)} receipt(s) not as the file's role demands, e.g.\n    " + "\n    ".join(wrong[:12]))
 
     # ---- 2. Registrations: one per file, none for a duplicate.
     regs = _q("select submission_id, dropped_as, sha256, status, rows, county_code, submission_type, "
@@ -243,38 +252,56 @@ def test_soak(xz_env, capfd):
     for reg in regs:
         by_drop[reg.dropped_as].append(reg)
     n_dup = roles["duplicate"]
-    assert len(regs) == len(drops) - n_dup, f"{len(regs)} registrations for {len(drops)} files ({n_dup} duplicates)"
-    assert len({reg.sha256 for reg in regs}) == len(regs), "every SHA-256 is registered once"
+    check(len(regs) == len(drops) - n_dup, f"{len(regs)} registrations for {len(drops)} files ({n_dup} duplicates)")
+    check(len({reg.sha256 for reg in regs}) == len(regs), "a SHA-256 is registered twice")
+    bad_regs: list[str] = []
     for d in drops:
         mine = by_drop.get(d.dropped_as, [])
         if d.role == "duplicate":
-            assert mine == [], f"{d.dropped_as}: a duplicate got a registration of its own"
+            if mine:
+                bad_regs.append(f"{d.dropped_as}: a duplicate got a registration of its own")
             continue
-        assert len(mine) == 1, f"{d.dropped_as}: {len(mine)} registrations"
-        reg = mine[0]
-        assert (reg.sha256, reg.status, reg.county_code) == (d.sha256, receipts[d.index]["status"], d.county_code)
-        if d.role != "bad":
-            assert (reg.rows, reg.submission_type, reg.period_month) == (d.rows, d.kind, d.period)
+        if len(mine) != 1:
+            bad_regs.append(f"{d.dropped_as} ({d.role}): {len(mine)} registrations")
+            continue
+        reg, r = mine[0], receipts[d.index] or {}
+        if (reg.sha256, reg.status, reg.county_code) != (d.sha256, r.get("status"), d.county_code):
+            bad_regs.append(f"{d.dropped_as}: registered as {reg.status}, receipt says {r.get('status')}")
+        elif d.role != "bad" and (reg.rows, reg.submission_type, reg.period_month) != (d.rows, d.kind, d.period):
+            bad_regs.append(f"{d.dropped_as}: registered {reg.rows} rows of {reg.submission_type} {reg.period_month}")
+    check(not bad_regs, f"{len(bad_regs)} file(s) without exactly the registration due, e.g.\n    "
+          + "\n    ".join(bad_regs[:12]))
+    # What explains a swap: a duplicate or correction processed before the file it repeats or corrects.
+    reg_id = {reg.dropped_as: reg.submission_id for reg in regs}
+    swapped = Counter()
+    for d in drops:
+        if d.role in ("duplicate", "correction") and d.dropped_as in reg_id:
+            orig = by_index[d.of].dropped_as
+            if orig not in reg_id or reg_id[d.dropped_as] < reg_id[orig]:
+                swapped[d.role] += 1
+    check(not swapped, f"processed before the file dropped earlier: {dict(swapped)} (the drop order is lost "
+          "inside a pipeline run)")
 
     # ---- 3. Raw rows per kind = rows of the loaded submissions = rows dropped; none of a rejected file.
-    loaded_rows = Counter()
+    loaded_rows, dropped_rows = Counter(), Counter()
     for reg in regs:
         if reg.status in LOADED:
             loaded_rows[reg.submission_type] += reg.rows
-    dropped_rows = Counter()
     for d in drops:
         if d.role in ("good", "correction"):
             dropped_rows[d.kind] += d.rows
     raw_rows = {k: _q(f"select count(*) from raw.{k}_rows")[0][0] for k in KINDS}
-    assert raw_rows == {k: loaded_rows[k] for k in KINDS} == {k: dropped_rows[k] for k in KINDS}, (
-        raw_rows, dict(loaded_rows), dict(dropped_rows))
+    check(raw_rows == {k: loaded_rows[k] for k in KINDS},
+          f"raw rows {raw_rows} != rows of the loaded submissions {dict(loaded_rows)}")
+    check(raw_rows == {k: dropped_rows[k] for k in KINDS}, f"raw rows {raw_rows} != rows dropped {dict(dropped_rows)}")
     rejected_ids = [reg.submission_id for reg in regs if reg.status == "rejected"]
     for k in KINDS:
-        assert _q(f"select count(*) from raw.{k}_rows where submission_id = any(:ids)", ids=rejected_ids)[0][0] == 0
+        n = _q(f"select count(*) from raw.{k}_rows where submission_id = any(:ids)", ids=rejected_ids)[0][0]
+        check(n == 0, f"raw.{k}_rows holds {n} rows of rejected files")
 
     # ---- 4. The latest accepted version of each (county, kind, month) is the correction where one came.
     latest: dict[tuple, str] = {}
-    for reg in regs:  # in submission order: the last accepted one wins
+    for reg in regs:  # in submission order: the last accepted one wins (int_latest_submissions)
         if reg.status in LOADED:
             latest[(reg.county_code, reg.submission_type, reg.period_month)] = reg.sha256
     want: dict[tuple, str] = {}
@@ -284,15 +311,19 @@ def test_soak(xz_env, capfd):
     for d in drops:
         if d.role == "correction":
             want[d.slot] = d.sha256
-    assert latest == want, f"{sum(latest.get(s) != v for s, v in want.items())} slot(s) with the wrong latest version"
+    check(latest == want, f"{sum(latest.get(s) != v for s, v in want.items())} (county, kind, month) with the "
+          f"wrong latest version, {len(set(latest) - set(want))} unexpected")
+    rows_of = {d.sha256: d.rows for d in drops if d.role in ("good", "correction")}
     for kind in KINDS:
-        in_mart = dict(_q(f"select file_sha256, count(*) from marts.fct_{kind} group by 1"))
+        in_mart = {sha: n for sha, n in _q(f"select file_sha256, count(*) from marts.fct_{kind} group by 1")}
         shas = {sha for (c, k, m), sha in want.items() if k == kind}
-        assert set(in_mart) == shas, f"fct_{kind}: {len(set(in_mart) - shas)} stale, {len(shas - set(in_mart))} missing versions"
-        rows_of = {d.sha256: d.rows for d in drops if d.role in ("good", "correction")}
-        assert in_mart == {s: rows_of[s] for s in shas}, f"fct_{kind}: row counts differ from the files"
+        check(set(in_mart) == shas, f"fct_{kind}: {len(set(in_mart) - shas)} versions that are not the latest, "
+              f"{len(shas - set(in_mart))} latest versions missing")
+        check(in_mart == {s: rows_of[s] for s in shas & set(in_mart)} or set(in_mart) != shas,
+              f"fct_{kind}: row counts differ from the files")
 
-    # ---- 5. The marts equal a from-scratch reprocess of the archive.
+    # ---- 5. The marts equal a from-scratch reprocess of the archive: every raw row deleted, then
+    # rebuilt from the archived originals (in submission order), then the marts rebuilt.
     before_marts, before_raw = _marts_fingerprint(), _raw_fingerprint()
     assert before_marts and all(v[0] > 0 for t, v in before_marts.items() if t.startswith("fct_")), before_marts
     with engine().begin() as c:
@@ -305,12 +336,13 @@ def test_soak(xz_env, capfd):
     out, err = capfd.readouterr()
     captured += [out, err]
     n_regs = len(regs)
-    assert rc == 0, out + err
-    assert f"{n_regs} submission(s): {n_regs} unchanged, 0 changed, 0 kept" in out, out[-3000:]
-    assert _raw_fingerprint() == before_raw, "reprocessing the archive rebuilt a different raw layer"
+    assert rc == 0, f"xiezuo reprocess --all exited {rc}:\n{out[-3000:]}\n{err[-3000:]}"
+    check(f"{n_regs} submission(s): {n_regs} unchanged, 0 changed, 0 kept" in out,
+          f"reprocess --all did not find every submission unchanged:\n{out[-2000:]}")
+    check(_raw_fingerprint() == before_raw, "reprocessing the archive rebuilt a different raw layer")
     after = _marts_fingerprint()
-    differ = [t for t in before_marts if after.get(t) != before_marts[t]]
-    assert not differ and after == before_marts, f"marts differ after reprocessing from the archive: {differ}"
+    differ = sorted(t for t in set(before_marts) | set(after) if after.get(t) != before_marts.get(t))
+    check(not differ, f"marts differ after reprocessing from the archive: {differ}")
 
     # ---- 6. The personal-data audit: no ID number, name or phone of the inputs anywhere.
     t_audit = time.monotonic()
@@ -333,8 +365,8 @@ def test_soak(xz_env, capfd):
     found += audit.scan_text("\n".join(records.lines), "log records")
     more_out, more_err = capfd.readouterr()
     found += audit.scan_text("\n".join(captured + [more_out, more_err]), "captured output")
-    found += audit.scan_text("\n".join(say_lines), "soak figures")
-    assert not found, f"{len(found)} leak(s):\n" + "\n".join(map(str, found[:30]))
+    found += audit.scan_text("\n".join(say_lines + problems), "the soak's own figures and messages")
+    check(not found, f"{len(found)} personal value(s) found in clear:\n    " + "\n    ".join(map(str, found[:30])))
     # Not blind: the archive (the one place with originals as dropped) holds them in clear.
     in_archive = PiiAudit(ids=set(people.ids), names=set(people.names), phones=set(people.phones))
     in_archive = Counter(f.what for f in in_archive.scan_files(files_under(home / "archive")))
@@ -342,21 +374,24 @@ def test_soak(xz_env, capfd):
     audit_s = time.monotonic() - t_audit
 
     # ---- Figures.
-    status = Counter(r["status"] for r in receipts.values())
+    status = Counter(r["status"] for r in receipts.values() if r)
     fig = [
         f"files {len(drops)} ({roles['good']} good, {roles['bad']} bad, {roles['duplicate']} duplicates, "
         f"{roles['correction']} corrections) into {len({d.folder for d in drops})} folders of "
         f"{len({d.county_code for d in drops})} counties, {len({d.period for d in drops if d.period})} months",
         f"receipts {dict(status)}",
-        f"rows dropped and loaded {sum(dropped_rows.values())} ({', '.join(f'{k} {raw_rows[k]}' for k in KINDS)})",
-        f"registrations {len(regs)}; drops in {dropper.bursts} bursts over "
-        f"{(dropper.finished_at or t0) - t0:.0f} s",
+        f"rows dropped {sum(dropped_rows.values())}, in raw {sum(raw_rows.values())} "
+        f"({', '.join(f'{k} {raw_rows[k]}' for k in KINDS)})",
+        f"registrations {len(regs)}; drops in {dropper.bursts} bursts over {(dropper.finished_at or t0) - t0:.0f} s",
         f"wall time {wall:.0f} s for {len(drops)} files = {len(drops) / wall:.2f} files/s; "
         f"{len(runs)} pipeline runs ({sum(r['transform'] for r in runs)} with transform), "
         f"longest {max(r['seconds'] for r in runs):.0f} s",
-        f"reprocess --all from the archive {reprocess_s:.0f} s; marts equal ({len(before_marts)} tables)",
+        f"reprocess --all from the archive {reprocess_s:.0f} s; marts {'equal' if not differ else 'DIFFER'} "
+        f"({len(before_marts)} tables)",
         f"PII audit {audit_s:.0f} s: {audit.size} values, {audit.scanned_rows} rows in {len(relations)} tables, "
-        f"{audit.scanned_files} files, {audit.scanned_bytes / 1e6:.0f} MB: no leak",
+        f"{audit.scanned_files} files, {audit.scanned_bytes / 1e6:.0f} MB: {len(found)} found",
+        f"invariants violated: {len(problems)}",
     ]
     for line in fig:
         say(line)
+    assert not problems, f"{len(problems)} invariant(s) violated:\n" + "\n".join(f"- {p}" for p in problems)
