@@ -28,7 +28,7 @@ test-integration: $(STAMP)
 # The soak (issue 6): XIEZUO_SOAK_FILES ledgers (default 1000) dropped in bursts while the
 # pipeline runs, then every invariant and the personal-data audit; prints its figures.
 test-soak: $(STAMP)
-	$(VENV)/bin/pytest -m soak tests/soak
+	$(VENV)/bin/pytest -m soak --tb=short tests/soak
 
 clean:
 	rm -rf $(VENV) .xiezuo

@@ -24,7 +24,8 @@ Afterwards, per file (submissions.md):
   under XIEZUO_HOME but the archive (logs, Data Docs, dbt artifacts), Airflow's home (metadata DB,
   task logs), the receipts, the log records and the captured output.
 
-Bounded: XIEZUO_SOAK_TIMEOUT seconds (default 600 + 3 s per file) for the drops to be processed.
+Bounded: XIEZUO_SOAK_TIMEOUT seconds (default 600 + 3 s per file) for the drops to be processed;
+XIEZUO_SOAK_PAUSE seconds (default 10) between bursts.
 Prints its figures at the end (shown without -s).
 """
 from __future__ import annotations
