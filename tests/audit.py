@@ -55,7 +55,7 @@ def texts_of(data: bytes, depth: int = 0) -> list[str]:
 @dataclass
 class Finding:
     where: str
-    what: str       # "id_number" | "name" | "phone" | "secret"
+    what: str       # "id_number" | "name" | "phone" | "other"
     hint: str       # a masked form, never the value
 
     def __str__(self) -> str:
@@ -67,7 +67,7 @@ class PiiAudit:
     ids: set[str] = field(default_factory=set)
     names: set[str] = field(default_factory=set)
     phones: set[str] = field(default_factory=set)
-    secrets: set[str] = field(default_factory=set)   # anything else, found by plain substring search
+    others: set[str] = field(default_factory=set)   # anything else, found by plain substring search
 
     def __post_init__(self) -> None:
         self.ids = {i.upper() for i in self.ids}
@@ -86,11 +86,11 @@ class PiiAudit:
 
     def __repr__(self) -> str:  # never the values: a failing assertion prints this
         return (f"PiiAudit({len(self.ids)} ID numbers, {len(self.names)} names, {len(self.phones)} phones, "
-                f"{len(self.secrets)} secrets)")
+                f"{len(self.others)} others)")
 
     @property
     def size(self) -> int:
-        return len(self.ids) + len(self.names) + len(self.phones) + len(self.secrets)
+        return len(self.ids) + len(self.names) + len(self.phones) + len(self.others)
 
     def leaks(self, text: str, where: str) -> list[Finding]:
         out: list[Finding] = []
@@ -118,10 +118,10 @@ class PiiAudit:
                             if w in self.names and ("name", w) not in seen:
                                 seen.add(("name", w))
                                 out.append(Finding(where, "name", w[0] + "*" * (n - 1)))
-            for s in self.secrets:
-                if s in t and ("secret", s) not in seen:
-                    seen.add(("secret", s))
-                    out.append(Finding(where, "secret", f"({len(s)} characters)"))
+            for s in self.others:
+                if s in t and ("other", s) not in seen:
+                    seen.add(("other", s))
+                    out.append(Finding(where, "other", f"({len(s)} characters)"))
         return out
 
     # ---- where to look

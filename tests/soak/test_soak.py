@@ -348,7 +348,7 @@ def test_soak(xz_env, capfd):
     # ---- 6. The personal-data audit: no ID number, name or phone of the inputs anywhere.
     t_audit = time.monotonic()
     audit = PiiAudit(ids=set(people.ids), names=set(people.names), phones=set(people.phones),
-                     secrets={os.environ["XIEZUO_PII_KEY"]})
+                     others={os.environ["XIEZUO_PII_KEY"]})
     relations, found = audit.scan_database(engine())
     assert {("raw", "employment_rows"), ("raw", "submissions"), ("marts", "fct_employment")} <= set(relations)
     airflow_home = Path(os.environ["AIRFLOW_HOME"])
