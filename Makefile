@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-integration venv clean
+.PHONY: demo test test-integration test-soak venv clean
 
 $(STAMP): requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP)
 # The integration tests once more against a PostgreSQL server (XIEZUO_TEST_DATABASE_URL).
 test-integration: $(STAMP)
 	$(VENV)/bin/pytest -m integration
+
+# The soak (issue 6): XIEZUO_SOAK_FILES ledgers (default 1000) dropped in bursts while the
+# pipeline runs, then every invariant and the personal-data audit; prints its figures.
+test-soak: $(STAMP)
+	$(VENV)/bin/pytest -m soak --tb=short tests/soak
 
 clean:
 	rm -rf $(VENV) .xiezuo
