@@ -27,8 +27,24 @@ def find_batches(batch_files: int = BATCH_FILES) -> list[list[dict]]:
     from .intake.discover import discover
 
     s = settings()
-    found = [asdict(c) for c in discover(s.inbox, s.settle_seconds)]
-    return [found[i:i + batch_files] for i in range(0, len(found), batch_files)]
+    return pack_batches([asdict(c) for c in discover(s.inbox, s.settle_seconds)], batch_files)
+
+
+def pack_batches(found: list[dict], batch_files: int = BATCH_FILES) -> list[list[dict]]:
+    """Batches run in parallel and in no set order, but a county's files must be processed in the
+    order they were dropped: a correction or a duplicate after its original. So all of a county's
+    files go into one batch, oldest first; whole counties are packed up to `batch_files` per batch
+    (a county with more files than that gets a batch of its own). Files of no county are one group."""
+    groups: dict[str | None, list[dict]] = {}
+    for item in found:  # oldest first (discover)
+        groups.setdefault(item["county_code"], []).append(item)
+    batches: list[list[dict]] = []
+    for group in groups.values():
+        if batches and len(batches[-1]) + len(group) <= batch_files:
+            batches[-1].extend(group)
+        else:
+            batches.append(list(group))
+    return batches
 
 
 def process_batch(batch: list[dict]) -> list[dict]:
