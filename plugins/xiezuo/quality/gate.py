@@ -116,12 +116,21 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
     return df
 
 
-def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
-    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run)."""
+_VALIDATIONS: dict[tuple[str, str, int], object] = {}
+
+
+def _validation(contract: C.Contract):
+    """The contract's validation definition in the project context, set up once per process:
+    building the suite and writing it to the file store costs about a second, the run itself
+    does not need it again. Keyed by the context's root and the contract object (contracts are
+    loaded once per process, so a changed contract means a new process and a fresh suite)."""
     import great_expectations as gx
 
     ctx = context()
-    contract = parsed.contract
+    key = (str(ctx.root_directory), contract.kind, id(contract))
+    vd = _VALIDATIONS.get(key)
+    if vd is not None:
+        return vd
     name = f"submission.{contract.kind}"
     suite = ctx.suites.add_or_update(build_suite(contract))
     ds = ctx.data_sources.add_or_update_pandas("submissions")
@@ -134,6 +143,13 @@ def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
     except (KeyError, LookupError, ValueError):
         bd = asset.add_batch_definition_whole_dataframe("whole")
     vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
+    _VALIDATIONS[key] = vd
+    return vd
+
+
+def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
+    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run)."""
+    vd = _validation(parsed.contract)
     frame = _frame(parsed)
     start = datetime(parsed.period.year, parsed.period.month, 1)
     end = datetime.combine(period_end(parsed.period), datetime.min.time())
@@ -143,6 +159,7 @@ def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
         run_id=None,
     )
+    del frame
     return _problems(result, parsed)
 
 
