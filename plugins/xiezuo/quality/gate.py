@@ -84,10 +84,14 @@ def build_suite(contract: C.Contract):
 
 
 def _frame(parsed: Parsed) -> pd.DataFrame:
+    """The parsed columns as one DataFrame for GX (numbers as floats, dates as datetimes, and the
+    age at the rule's date for ID columns); built column by column, no row dicts."""
     contract = parsed.contract
-    df = pd.DataFrame(parsed.rows)
-    if df.empty:
-        df = pd.DataFrame({ROW: pd.Series([], dtype="int64")})
+    columns = parsed.columns
+    data: dict[str, object] = {ROW: pd.Series(parsed.row_numbers, dtype="int64")}
+    for name, values in columns.items():
+        data[name] = values
+    df = pd.DataFrame(data) if parsed.row_numbers else pd.DataFrame({ROW: pd.Series([], dtype="int64")})
     for col in contract.columns:
         if col.type == "personal":
             continue
@@ -95,7 +99,9 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
         if g not in df:
             df[g] = None
         if col.type in C.NUMERIC_TYPES:
-            df[g] = pd.to_numeric(df[g].map(lambda v: None if v is None else float(v)), errors="coerce")
+            nan = float("nan")
+            df[g] = pd.Series([nan if v is None else float(v) for v in columns.get(g, ())] if g in columns
+                              else df[g], index=df.index, dtype="float64")
         elif col.type == "date":
             df[g] = pd.to_datetime(df[g], errors="coerce")
         elif col.type == "bool":
@@ -106,8 +112,8 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
                 if extra not in df:
                     df[extra] = None
             at = next((r.at for r in col.rules if r.at), None)
-            births = df.get(f"_chk_{col.name}_birth", pd.Series([None] * len(df)))
-            whens = [r.get(at) if at else None for r in parsed.rows]
+            births = columns.get(f"_chk_{col.name}_birth", [None] * len(df))
+            whens = columns.get(at, [None] * len(df)) if at else [None] * len(df)
             df[f"_chk_{col.name}_age"] = pd.to_numeric(pd.Series(
                 [X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
                  for b, w in zip(births, whens)], dtype="object"), errors="coerce")
@@ -133,7 +139,10 @@ def _validation(contract: C.Contract):
         return vd
     name = f"submission.{contract.kind}"
     suite = ctx.suites.add_or_update(build_suite(contract))
-    ds = ctx.data_sources.add_or_update_pandas("submissions")
+    try:  # updating the datasource would drop the other kinds' assets (and their cached definitions)
+        ds = ctx.data_sources.get("submissions")
+    except (KeyError, LookupError, ValueError):
+        ds = ctx.data_sources.add_pandas("submissions")
     try:
         asset = ds.get_asset(contract.kind)
     except LookupError:
