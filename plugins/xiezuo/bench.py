@@ -84,10 +84,13 @@ def _copy_baseline(path: Path, n: int) -> float:
         conn.exec_driver_sql("create temp table bench_copy (c1 text, c2 text, c3 text, c4 text, c5 text, c6 text, "
                              "c7 text, c8 text, c9 numeric, c10 numeric, c11 numeric, c12 int, c13 int, c14 text)")
         raw = conn.connection.driver_connection
-        t = time.perf_counter()
-        with raw.cursor() as cur, cur.copy("copy bench_copy from stdin with (format csv)") as cp:
-            cp.write(data)
-        took = time.perf_counter() - t
+        took = float("inf")
+        for _ in range(3):  # the best of three: a small COPY is quick enough for noise to matter
+            conn.exec_driver_sql("truncate bench_copy")
+            t = time.perf_counter()
+            with raw.cursor() as cur, cur.copy("copy bench_copy from stdin with (format csv)") as cp:
+                cp.write(data)
+            took = min(took, time.perf_counter() - t)
         conn.exec_driver_sql("drop table bench_copy")
     return n / took
 
@@ -142,6 +145,7 @@ def bench_intake(work: Path, sizes: list[int], fmts: list[str]) -> None:
             path = write_ledger(inbox / f"奈曼旗2025年3月产业合作项目台账-{fmt}-{n}.{fmt}", n)
             copy_rps = _copy_baseline(path, n)
             pandas_rps = _pandas_baseline(path, n) if n <= 100_000 or fmt == "csv" else None
+            file_mb = path.stat().st_size / 1048576  # the intake takes the file out of the inbox
             r = _intake(path)
             if r["status"] not in ("accepted", "accepted_with_warnings"):
                 raise RuntimeError(f"bench ledger was {r['status']}")
@@ -149,7 +153,7 @@ def bench_intake(work: Path, sizes: list[int], fmts: list[str]) -> None:
             emit(f"intake_{fmt}_{n}_rows", rps, "rows/s", copy_rps, "raw COPY of the same rows",
                  pandas_rows_per_s=round(pandas_rps, 1) if pandas_rps else None,
                  ratio_vs_pandas=round(rps / pandas_rps, 2) if pandas_rps else None,
-                 file_mb=round(path.stat().st_size / 1048576, 2) if path.exists() else None)
+                 file_mb=round(file_mb, 2))
             emit(f"intake_{fmt}_{n}_rows_peak_rss", r["rss_mb"], "MB")
 
 
@@ -159,10 +163,13 @@ def bench_pipeline(work: Path, small: int, large: int) -> None:
     from .runner import run_pipeline
 
     inbox = Path(os.environ["XIEZUO_INBOX"])
-    run_pipeline()  # warm: metadata DB, imports, an empty publish
+    (inbox / "150524").mkdir(parents=True, exist_ok=True)
+    # Warm: metadata DB, imports, and a first publish with data (the first dbt build that has rows
+    # to model costs more than later ones, which would otherwise land on the small file's time).
+    write_ledger(inbox / "150524" / "库伦旗2025年3月产业合作项目台账.csv", small)
+    run_pipeline()
     times = {}
     for i, n in enumerate((small, large)):
-        (inbox / "150524").mkdir(parents=True, exist_ok=True)
         write_ledger(inbox / "150524" / f"库伦旗2025年{4 + i}月产业合作项目台账.csv", n)
         t = time.perf_counter()
         rep = run_pipeline()
@@ -170,8 +177,15 @@ def bench_pipeline(work: Path, small: int, large: int) -> None:
         if not rep.ok or rep.transform is None or not rep.transform.ok:
             raise RuntimeError(f"the pipeline did not publish: {rep.text()}")
     emit("pipeline_warm_latency_small_file", times[small], "s", 30.0, "target")
-    marginal = (large - small) / max(times[large] - times[small], 1e-6)
-    emit("pipeline_marginal_throughput", marginal, "rows/s", _copy_baseline(work, large), "raw COPY of the same rows")
+    extra = times[large] - times[small]
+    copy_rps = _copy_baseline(work, large)
+    if extra <= 0:  # the extra rows cost less than the runs' noise: no figure rather than a wrong one
+        print(json.dumps({"name": "pipeline_marginal_throughput", "value": None, "unit": "rows/s",
+                          "note": f"{large - small} extra rows took {extra:.2f} s: below the noise",
+                          "seconds": {str(k): round(v, 2) for k, v in times.items()}}), flush=True)
+        return
+    emit("pipeline_marginal_throughput", (large - small) / extra, "rows/s", copy_rps, "raw COPY of the same rows",
+         seconds={str(k): round(v, 2) for k, v in times.items()})
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -201,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             os.environ["XIEZUO_SETTLE_SECONDS"] = "0"
             sizes = [2_000, 10_000] if args.quick else [10_000, 100_000, 400_000]
             bench_intake(work, sizes, ["csv", "xlsx"])
-            bench_pipeline(work, 200, 5_000 if args.quick else 100_000)
+            bench_pipeline(work, 200, 20_000 if args.quick else 100_000)
     finally:
         from .warehouse.database import _engine
 
