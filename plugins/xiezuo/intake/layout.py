@@ -177,6 +177,9 @@ def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
             continue
         first = r[0] if r else None
         if first.__class__ is str and first.strip():
+            if first.isascii():  # NFKC leaves ASCII as it is, and no footer or total word is ASCII
+                layout.data.append((n, r))
+                continue
             t = "".join(unicodedata.normalize("NFKC", first).split())
             if t:  # the usual row: its first cell has text, so it is not blank and decides the rest
                 if t.startswith(FOOTER_PREFIXES) and ":" in t:

@@ -374,8 +374,45 @@ def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
     if not mapped:
         return typed, errors, keep
     render = _RENDER[col.type]
-    memo: dict = {}
     nfkc, norm, missing = X.nfkc, unicodedata.normalize, X.MISSING
+    try:
+        distinct = dict.fromkeys(values) if n >= 64 else None
+    except TypeError:
+        distinct = None
+    if distinct is not None and len(distinct) * 4 <= n and all(k.__class__ is str for k in distinct):
+        # Few distinct cells (types, yes/no, levels, counts): each is parsed once.
+        outcome: dict[str, tuple] = {}
+        for v in distinct:
+            try:
+                r = parse(v)
+            except X.CellError as exc:
+                outcome[v] = (None, exc, True)
+                continue
+            if r is None:
+                outcome[v] = (None, None, v != "")
+            else:
+                w = render(r)
+                outcome[v] = (r, None, v != w and nfkc(v) != w)
+        typed = [outcome[v][0] for v in values]
+        flagged = {v for v, (_, exc, k) in outcome.items() if exc is not None or k}
+        if flagged:
+            for pos, v in enumerate(values):
+                if v in flagged:
+                    _, exc, _ = outcome[v]
+                    if exc is not None:
+                        errors.append((pos, exc))
+                    keep.append(pos)
+        return typed, errors, keep
+    if col.type == "text":
+        try:  # text of every row: one pass (a non-text cell raises TypeError: cell by cell below)
+            normed = [norm("NFKC", v).strip() for v in values]
+        except TypeError:
+            pass
+        else:
+            typed = [None if t in missing else t for t in normed]
+            keep = [pos for pos, t in enumerate(typed) if t is None and values[pos] != ""]
+            return typed, errors, keep
+    memo: dict = {}
     whole = col.type in ("int", "count")
     number = col.type in C.NUMERIC_TYPES and factor == 1
     text = col.type == "text"

@@ -195,13 +195,16 @@ def _copy_column(values, sql_type: str) -> list[str]:
     n = "\\N"
     try:
         if sql_type == "text":
-            esc = _COPY_ESCAPES
-            return [n if v is None else v.translate(esc) for v in values]
+            joined = "".join([v for v in values if v is not None])  # one scan for what needs escaping
+            if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+                esc = _COPY_ESCAPES
+                return [n if v is None else v.translate(esc) for v in values]
+            return [n if v is None else v for v in values]
         if sql_type in ("bigint", "integer") or sql_type.startswith("numeric"):
             out = [n if v is None else str(v) for v in values]
             if all(v is None or v.__class__ is not bool for v in values):
                 return out
-    except AttributeError:
+    except (AttributeError, TypeError):
         pass
     return [_copy_text(v) for v in values]
 
