@@ -432,6 +432,16 @@ def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
                 if t not in missing:
                     typed[pos] = t  # the typed text is the written text, normalised: not kept
                     continue
+        elif v.__class__ is float and number and 0 < v < 1e14:
+            # A number cell of a workbook: whole, or with a short decimal form (repr, as cells.py).
+            if v.is_integer():
+                typed[pos] = int(v) if whole else Decimal(int(v)).normalize()
+                continue
+            if not whole:
+                w = repr(v)
+                if "e" not in w:
+                    typed[pos] = Decimal(w)
+                    continue
         key = (v.__class__, v)
         r = memo.get(key, _ABSENT)
         if r is _ABSENT:
