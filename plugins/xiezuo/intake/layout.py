@@ -173,7 +173,24 @@ def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
     last = header_rows[-1]
     layout = Layout(header_rows=header_rows, cells=cells, titles=titles)
     for n, r in rows:
-        if n <= last or is_blank(r) or is_footer(r):
+        if n <= last:
+            continue
+        first = r[0] if r else None
+        if first.__class__ is str and first.strip():
+            if first.isascii():  # NFKC leaves ASCII as it is, and no footer or total word is ASCII
+                layout.data.append((n, r))
+                continue
+            t = "".join(unicodedata.normalize("NFKC", first).split())
+            if t:  # the usual row: its first cell has text, so it is not blank and decides the rest
+                if t.startswith(FOOTER_PREFIXES) and ":" in t:
+                    continue  # as is_footer
+                w = t.rstrip(":")  # as total_word
+                if w in TOTAL_WORDS:
+                    layout.totals.append((n, r, w))
+                else:
+                    layout.data.append((n, r))
+                continue
+        if is_blank(r) or is_footer(r):
             continue
         w = total_word(r)
         if w:

@@ -6,9 +6,12 @@ reader can: the table itself, the kind and month, headers, units and cell types,
 """
 from __future__ import annotations
 
+import gc
 import re
 import unicodedata
+from bisect import bisect_left
 from calendar import monthrange
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -30,13 +33,91 @@ _MONTH_PATTERNS = (
 
 @dataclass
 class Parsed:
+    """A parsed file, held column-wise: one list of typed values per field, aligned with
+    `row_numbers` (the clerk's row numbers). `rows` gives the familiar row dicts on demand and
+    `raw` the cells as written; neither is materialised for the whole file."""
     kind: str
     period: date
     contract: C.Contract
-    rows: list[dict] = field(default_factory=list)      # typed values by column name + "__row"
-    raw: dict[tuple[int, str], object] = field(default_factory=dict)  # (row, column) → cell
+    row_numbers: list[int] = field(default_factory=list)
+    columns: dict[str, list] = field(default_factory=dict)  # field → typed values, in row order
+    raw: RawCells = field(default_factory=lambda: RawCells())  # (row, column) → cell as written
     headers: dict[str, str] = field(default_factory=dict)  # column name → header as written
     findings: Findings = field(default_factory=Findings)
+
+    @property
+    def rows(self) -> Rows:
+        """Typed values by column name + "__row", one dict per data row (made on demand)."""
+        return Rows(self)
+
+
+class Rows(Sequence):
+    def __init__(self, parsed: Parsed):
+        self._numbers = parsed.row_numbers
+        self._columns = parsed.columns
+
+    def __len__(self) -> int:
+        return len(self._numbers)
+
+    def _row(self, i: int) -> dict:
+        row = {"__row": self._numbers[i]}
+        for name, values in self._columns.items():
+            row[name] = values[i]
+        return row
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._row(j) for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self._row(i)
+
+    def __iter__(self):
+        for i in range(len(self._numbers)):
+            yield self._row(i)
+
+
+_ABSENT = object()
+
+
+class RawCells:
+    """(row, column) → the cell as the clerk wrote it, for problem messages. Only cells whose text
+    differs from their typed value's text are kept (plus ID numbers masked); for the others the
+    typed value's text is returned, which reads the same (`cells.nfkc` of either is equal)."""
+
+    def __init__(self, parsed: Parsed | None = None):
+        self._sparse: dict[tuple[int, str], object] = {}
+        self._render: dict[str, object] = {}
+        self._parsed = parsed
+
+    def __setitem__(self, key: tuple[int, str], value: object) -> None:
+        self._sparse[key] = value
+
+    def get(self, key: tuple[int, str], default=None):
+        v = self._sparse.get(key, _ABSENT)
+        if v is not _ABSENT:
+            return v
+        row, name = key
+        render = self._render.get(name)
+        if render is None or self._parsed is None:
+            return default
+        numbers = self._parsed.row_numbers
+        i = bisect_left(numbers, row)
+        if i == len(numbers) or numbers[i] != row:
+            return default
+        t = self._parsed.columns[name][i]
+        return "" if t is None else render(t)
+
+    def __getitem__(self, key):
+        v = self.get(key, _ABSENT)
+        if v is _ABSENT:
+            raise KeyError(key)
+        return v
+
+    def __contains__(self, key) -> bool:
+        return self.get(key, _ABSENT) is not _ABSENT
 
 
 def months_in(text: str) -> set[date]:
@@ -129,6 +210,19 @@ def resolve_period(filename: str, titles: list[str], period_values: list[object]
 
 
 def parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None = None) -> Parsed:
+    """Parse with the cyclic garbage collector paused: a 100k-row file makes millions of cells
+    and lists, none in a reference cycle, and the collector's repeated passes over them cost
+    as much as the parsing (reference counting still frees everything as before)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _parse_file(path, county, pii_key=pii_key, today=today)
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None = None) -> Parsed:
     today = today or date.today()
     grid = read_grid(path)
     layout = find_layout(grid.rows, grid.merges)
@@ -188,51 +282,218 @@ def parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None =
             else:
                 factors[name] = f
 
-    for rownum, cells in layout.data:
-        row = _typed_row(contract, mapped, factors, rownum, cells, parsed, pii_key)
-        for c in county_cells:
-            v = cells[c.index] if c.index < len(cells) else None
+    parsed.raw = RawCells(parsed)
+    data = layout.data
+    layout.data = []
+    grid.rows = []  # the grid's rows are held by `data` only, and go column by column below
+    parsed.row_numbers = [n for n, _ in data]
+    cells_by_index = _transpose(data, [c.index for c in (*mapped.values(), *county_cells)])
+    del data
+    located: list[tuple[int, int, Problem]] = []  # (row position, order in the row, problem)
+    for order, col in enumerate(contract.columns):
+        if col.type == "personal":
+            continue  # dropped at intake: never read further, never stored
+        cell = mapped.get(col.name)
+        values = cells_by_index.pop(cell.index, None) if cell is not None else None
+        if values is None:
+            values = [None] * len(parsed.row_numbers)
+        if col.type == "id":
+            _id_columns(col, values, parsed, pii_key)
+            continue
+        typed, errors, keep = _typed_column(col, values, factors.get(col.name, 1.0), cell is not None)
+        parsed.columns[col.name] = typed
+        if cell is None:
+            continue
+        numbers = parsed.row_numbers
+        parsed.raw._render[col.name] = _RENDER[col.type]
+        for pos in keep:
+            parsed.raw[(numbers[pos], col.name)] = values[pos]
+        for pos, exc in errors:
+            located.append((pos, order, Problem(exc.rule, exc.message, row=numbers[pos], column=cell.text,
+                                                value=X.nfkc(values[pos]))))
+    for k, c in enumerate(county_cells, start=len(contract.columns)):
+        found: dict = {}
+        for pos, v in enumerate(cells_by_index.get(c.index) or ()):
             if X.is_missing(v):
                 continue
-            named = programme().county(v)
+            key = (v.__class__, v)
+            if key not in found:
+                found[key] = programme().county(v)
+            named = found[key]
             if named is None or named.code != county.code:
-                findings.add(Problem("county_mismatch", f"本行填写的单位不是{county.name}；"
-                                     f"本文件夹只能报送{county.name}的数据", row=rownum, column=c.text, value=X.nfkc(v)))
-        parsed.rows.append(row)
+                located.append((pos, k, Problem("county_mismatch", f"本行填写的单位不是{county.name}；"
+                                                f"本文件夹只能报送{county.name}的数据",
+                                                row=parsed.row_numbers[pos], column=c.text, value=X.nfkc(v))))
+    del cells_by_index
+    located.sort(key=lambda x: (x[0], x[1]))
+    for _, _, problem in located:
+        findings.add(problem)
     _check_totals(layout.totals, mapped, factors, parsed)
     return parsed
 
 
-def _typed_row(contract, mapped, factors, rownum, cells, parsed: Parsed, pii_key: bytes) -> dict:
-    row: dict = {"__row": rownum}
-    for col in contract.columns:
-        cell = mapped.get(col.name)
-        v = cells[cell.index] if cell is not None and cell.index < len(cells) else None
-        if col.type == "personal":
-            continue  # dropped at intake: never read further, never stored
-        if cell is not None and col.type != "id":
-            parsed.raw[(rownum, col.name)] = v
-        try:
-            if col.type == "id":
-                _id_fields(col, v, row, pii_key, rownum, parsed)
+def _transpose(data: list[tuple[int, list]], indexes: list[int]) -> dict[int, list]:
+    """The data rows' cells as columns (only those at `indexes`); a short row has None there.
+    The row lists are let go as they are read, so the grid is not held twice."""
+    wanted = sorted(set(indexes))
+    out: dict[int, list] = {i: [] for i in wanted}
+    appends = [(i, out[i].append) for i in wanted]
+    for k in range(len(data)):
+        cells = data[k][1]
+        data[k] = None
+        n = len(cells)
+        for i, append in appends:
+            append(cells[i] if i < n else None)
+    return out
+
+
+def _render_number(v) -> str:
+    return format(v, "f") if isinstance(v, Decimal) else str(v)
+
+
+# The text of a typed value as a clerk would write it: a cell written exactly so is not kept raw.
+_RENDER = {
+    "text": str, "enum": str, "bool": lambda v: "是" if v else "否", "date": date.isoformat,
+    "int": str, "count": str, "money": _render_number, "numeric": _render_number,
+}
+_MEMO_MAX = 20_000
+_PLAIN_INT = re.compile(r"[1-9][0-9]{0,12}|0")
+_PLAIN_DEC = re.compile(r"(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]")
+
+
+def _cell_parser(col: C.Column, factor: float):
+    if col.type == "text":
+        return X.parse_text
+    if col.type == "enum":
+        return X.parse_enum
+    if col.type == "bool":
+        return X.parse_bool
+    if col.type == "date":
+        return X.parse_date
+    if col.type in ("int", "count"):
+        return lambda v: X.parse_whole(v, col.unit, factor)
+    return lambda v: X.parse_number(v, col.unit, factor)
+
+
+def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
+    """One column's cells → (typed values, [(position, CellError)], positions whose cell must be
+    kept as written). The same parser as a single cell (cells.py) decides every value: the common
+    shapes (plain digits, text) take a shortcut proven to give its result, every other distinct
+    cell is parsed once and remembered."""
+    parse = _cell_parser(col, factor)
+    n = len(values)
+    typed: list = [None] * n
+    errors: list[tuple[int, X.CellError]] = []
+    keep: list[int] = []
+    if not mapped:
+        return typed, errors, keep
+    render = _RENDER[col.type]
+    nfkc, norm, missing = X.nfkc, unicodedata.normalize, X.MISSING
+    try:
+        distinct = dict.fromkeys(values) if n >= 64 else None
+    except TypeError:
+        distinct = None
+    if distinct is not None and len(distinct) * 4 <= n and all(k.__class__ is str for k in distinct):
+        # Few distinct cells (types, yes/no, levels, counts): each is parsed once.
+        outcome: dict[str, tuple] = {}
+        for v in distinct:
+            try:
+                r = parse(v)
+            except X.CellError as exc:
+                outcome[v] = (None, exc, True)
                 continue
-            if col.type in ("text",):
-                row[col.name] = X.parse_text(v)
-            elif col.type == "enum":
-                row[col.name] = X.parse_enum(v)
-            elif col.type == "bool":
-                row[col.name] = X.parse_bool(v)
-            elif col.type == "date":
-                row[col.name] = X.parse_date(v)
-            elif col.type in ("int", "count"):
-                row[col.name] = X.parse_whole(v, col.unit, factors.get(col.name, 1.0))
+            if r is None:
+                outcome[v] = (None, None, v != "")
             else:
-                row[col.name] = X.parse_number(v, col.unit, factors.get(col.name, 1.0))
-        except X.CellError as exc:
-            row[col.name] = None
-            parsed.findings.add(Problem(exc.rule, exc.message, row=rownum, column=cell.text,
-                                        value=X.nfkc(v)))
-    return row
+                w = render(r)
+                outcome[v] = (r, None, v != w and nfkc(v) != w)
+        typed = [outcome[v][0] for v in values]
+        flagged = {v for v, (_, exc, k) in outcome.items() if exc is not None or k}
+        if flagged:
+            for pos, v in enumerate(values):
+                if v in flagged:
+                    _, exc, _ = outcome[v]
+                    if exc is not None:
+                        errors.append((pos, exc))
+                    keep.append(pos)
+        return typed, errors, keep
+    if col.type == "text":
+        try:  # text of every row: one pass (a non-text cell raises TypeError: cell by cell below)
+            normed = [norm("NFKC", v).strip() for v in values]
+        except TypeError:
+            pass
+        else:
+            typed = [None if t in missing else t for t in normed]
+            keep = [pos for pos, t in enumerate(typed) if t is None and values[pos] != ""]
+            return typed, errors, keep
+    memo: dict = {}
+    whole = col.type in ("int", "count")
+    number = col.type in C.NUMERIC_TYPES and factor == 1
+    text = col.type == "text"
+    for pos, v in enumerate(values):
+        if v.__class__ is str:
+            if not v:
+                continue  # the empty cell: missing, and written as the column's default ""
+            if number and len(v) < 14:
+                if _PLAIN_INT.fullmatch(v):
+                    typed[pos] = int(v) if whole else Decimal(v).normalize()
+                    continue
+                if not whole and _PLAIN_DEC.fullmatch(v):
+                    typed[pos] = Decimal(v)
+                    continue
+            elif text:
+                t = norm("NFKC", v).strip()
+                if t not in missing:
+                    typed[pos] = t  # the typed text is the written text, normalised: not kept
+                    continue
+        elif v.__class__ is float and number and 0 < v < 1e14:
+            # A number cell of a workbook: whole, or with a short decimal form (repr, as cells.py).
+            if v.is_integer():
+                typed[pos] = int(v) if whole else Decimal(int(v)).normalize()
+                continue
+            if not whole:
+                w = repr(v)
+                if "e" not in w:
+                    typed[pos] = Decimal(w)
+                    continue
+        key = (v.__class__, v)
+        r = memo.get(key, _ABSENT)
+        if r is _ABSENT:
+            try:
+                r = parse(v)
+            except X.CellError as exc:
+                r = exc
+            if len(memo) < _MEMO_MAX:
+                memo[key] = r
+        if r.__class__ is X.CellError:
+            errors.append((pos, r))
+            keep.append(pos)
+            continue
+        typed[pos] = r
+        if r is None:
+            if v != "" or v.__class__ is not str:
+                keep.append(pos)
+            continue
+        w = render(r)
+        if not (v.__class__ is str and v == w) and nfkc(v) != w:
+            keep.append(pos)
+    return typed, errors, keep
+
+
+def _id_columns(col: C.Column, values: list, parsed: Parsed, pii_key: bytes) -> None:
+    """An ID column → its keyed hash and what the number says (birth year, gender, region), and
+    the check columns for the gate. The number itself is never kept: receipts see it masked."""
+    base = re.sub(r"_id$", "", col.name)
+    names = [key_column(col), f"{base}_birth_year", f"{base}_gender", f"{base}_region",
+             f"_chk_{col.name}_problem", f"_chk_{col.name}_birth"]
+    out = {name: [] for name in names}
+    appends = [out[name].append for name in names]
+    for rownum, v in zip(parsed.row_numbers, values):
+        row: dict = {}
+        _id_fields(col, v, row, pii_key, rownum, parsed)
+        for name, append in zip(names, appends):
+            append(row[name])
+    parsed.columns.update(out)
 
 
 def key_column(col: C.Column) -> str:
@@ -280,7 +541,7 @@ def _check_totals(totals, mapped, factors, parsed: Parsed) -> None:
                 continue
             if stated is None:
                 continue
-            actual = sum((r[name] for r in parsed.rows if r.get(name) is not None), Decimal(0))
+            actual = sum((v for v in parsed.columns.get(name, ()) if v is not None), Decimal(0))
             if abs(Decimal(stated) - actual) > Decimal("0.01"):
                 parsed.findings.add(Problem(
                     "total_mismatch",

@@ -84,10 +84,14 @@ def build_suite(contract: C.Contract):
 
 
 def _frame(parsed: Parsed) -> pd.DataFrame:
+    """The parsed columns as one DataFrame for GX (numbers as floats, dates as datetimes, and the
+    age at the rule's date for ID columns); built column by column, no row dicts."""
     contract = parsed.contract
-    df = pd.DataFrame(parsed.rows)
-    if df.empty:
-        df = pd.DataFrame({ROW: pd.Series([], dtype="int64")})
+    columns = parsed.columns
+    data: dict[str, object] = {ROW: pd.Series(parsed.row_numbers, dtype="int64")}
+    for name, values in columns.items():
+        data[name] = values
+    df = pd.DataFrame(data) if parsed.row_numbers else pd.DataFrame({ROW: pd.Series([], dtype="int64")})
     for col in contract.columns:
         if col.type == "personal":
             continue
@@ -95,7 +99,9 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
         if g not in df:
             df[g] = None
         if col.type in C.NUMERIC_TYPES:
-            df[g] = pd.to_numeric(df[g].map(lambda v: None if v is None else float(v)), errors="coerce")
+            nan = float("nan")
+            df[g] = pd.Series([nan if v is None else float(v) for v in columns.get(g, ())] if g in columns
+                              else df[g], index=df.index, dtype="float64")
         elif col.type == "date":
             df[g] = pd.to_datetime(df[g], errors="coerce")
         elif col.type == "bool":
@@ -106,8 +112,8 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
                 if extra not in df:
                     df[extra] = None
             at = next((r.at for r in col.rules if r.at), None)
-            births = df.get(f"_chk_{col.name}_birth", pd.Series([None] * len(df)))
-            whens = [r.get(at) if at else None for r in parsed.rows]
+            births = columns.get(f"_chk_{col.name}_birth", [None] * len(df))
+            whens = columns.get(at, [None] * len(df)) if at else [None] * len(df)
             df[f"_chk_{col.name}_age"] = pd.to_numeric(pd.Series(
                 [X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
                  for b, w in zip(births, whens)], dtype="object"), errors="coerce")
@@ -116,15 +122,27 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
     return df
 
 
-def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
-    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run)."""
+_VALIDATIONS: dict[tuple[str, str, int], object] = {}
+
+
+def _validation(contract: C.Contract):
+    """The contract's validation definition in the project context, set up once per process:
+    building the suite and writing it to the file store costs about a second, the run itself
+    does not need it again. Keyed by the context's root and the contract object (contracts are
+    loaded once per process, so a changed contract means a new process and a fresh suite)."""
     import great_expectations as gx
 
     ctx = context()
-    contract = parsed.contract
+    key = (str(ctx.root_directory), contract.kind, id(contract))
+    vd = _VALIDATIONS.get(key)
+    if vd is not None:
+        return vd
     name = f"submission.{contract.kind}"
     suite = ctx.suites.add_or_update(build_suite(contract))
-    ds = ctx.data_sources.add_or_update_pandas("submissions")
+    try:  # updating the datasource would drop the other kinds' assets (and their cached definitions)
+        ds = ctx.data_sources.get("submissions")
+    except (KeyError, LookupError, ValueError):
+        ds = ctx.data_sources.add_pandas("submissions")
     try:
         asset = ds.get_asset(contract.kind)
     except LookupError:
@@ -134,6 +152,13 @@ def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
     except (KeyError, LookupError, ValueError):
         bd = asset.add_batch_definition_whole_dataframe("whole")
     vd = ctx.validation_definitions.add_or_update(gx.ValidationDefinition(name=name, data=bd, suite=suite))
+    _VALIDATIONS[key] = vd
+    return vd
+
+
+def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
+    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run)."""
+    vd = _validation(parsed.contract)
     frame = _frame(parsed)
     start = datetime(parsed.period.year, parsed.period.month, 1)
     end = datetime.combine(period_end(parsed.period), datetime.min.time())
@@ -143,6 +168,7 @@ def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
         run_id=None,
     )
+    del frame
     return _problems(result, parsed)
 
 
