@@ -20,11 +20,21 @@ class Problem:
 
         return {
             "row": self.row,
-            "column": safe_text(self.column) if self.column is not None else None,
-            "value": safe_text(self.value) if self.value is not None else None,
+            "column": safe_text(_clip(self.column)) if self.column is not None else None,
+            "value": safe_text(_clip(self.value)) if self.value is not None else None,
             "rule": self.rule,
             "message": safe_text(self.message),
         }
+
+
+ECHO_MAX = 200  # characters of a value or header a receipt repeats back
+
+
+def _clip(text: object) -> str:
+    """A receipt points at a cell; it need not repeat 30 000 characters of it (200 errors on such
+    cells would make a receipt of megabytes). The count says how long the cell really is."""
+    s = str(text)
+    return s if len(s) <= ECHO_MAX else f"{s[:ECHO_MAX]}…（共 {len(s)} 个字符）"
 
 
 class FileRejected(Exception):

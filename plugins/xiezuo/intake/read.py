@@ -16,6 +16,10 @@ from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
 from .problems import FileRejected
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
+# What Excel itself can hold: no clerk's file has more, and a reader that took more would hand a
+# million-column header or a 50 MB cell to every later step (and echo it into the receipt).
+MAX_COLUMNS = 16384
+MAX_CELL_CHARS = 32767
 _CONTROL = {chr(c) for c in range(32)} - {"\t", "\n", "\r"}
 
 
@@ -52,12 +56,19 @@ def decode_csv(data: bytes) -> tuple[str, str]:
 
 def _read_csv(data: bytes) -> Grid:
     text, encoding = decode_csv(data)
+    if csv.field_size_limit() < len(text) + 1:
+        csv.field_size_limit(len(text) + 1)  # a long cell is judged below, in words a clerk can act on
     reader = csv.reader(io.StringIO(text, newline=""))
     rows: list[tuple[int, list]] = []
     start = 1
     try:
         for record in reader:
-            rows.append((start, list(record)))
+            if len(record) > MAX_COLUMNS:
+                raise _too_many_columns(start, len(record))
+            if record and max(map(len, record)) > MAX_CELL_CHARS:
+                col = next(i for i, v in enumerate(record) if len(v) > MAX_CELL_CHARS)
+                raise _cell_too_long(f"第 {start} 行第 {col + 1} 列", len(record[col]))
+            rows.append((start, record))
             start = reader.line_num + 1
     except csv.Error as exc:
         raise FileRejected(
@@ -88,4 +99,35 @@ def _read_excel(path: Path) -> Grid:
             return Grid(rows=[])
         cells = sheet.to_python(skip_empty_area=False)
         merges = sheet.merged_cell_ranges or []
+    _check_cell_sizes(cells)
     return Grid(rows=[(i + 1, list(r)) for i, r in enumerate(cells)], merges=list(merges))
+
+
+def _column_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _check_cell_sizes(cells: list[list]) -> None:
+    longest = max((len(v) for row in cells for v in row if type(v) is str), default=0)
+    if longest <= MAX_CELL_CHARS:
+        return
+    for r, row in enumerate(cells):
+        for c, v in enumerate(row):
+            if type(v) is str and len(v) > MAX_CELL_CHARS:
+                raise _cell_too_long(f"单元格 {_column_letters(c + 1)}{r + 1}", len(v))
+
+
+def _cell_too_long(where: str, n: int) -> FileRejected:
+    return FileRejected(
+        "cell_too_long", f"{where}的内容有 {n} 个字符，超过一个单元格最多 {MAX_CELL_CHARS} 个字符的上限（Excel 的上限）",
+        "请检查该单元格是否误粘贴了大段内容，删减后重新提交")
+
+
+def _too_many_columns(line: int, n: int) -> FileRejected:
+    return FileRejected(
+        "too_many_columns", f"CSV 文件第 {line} 行有 {n} 列，超过 {MAX_COLUMNS} 列的上限（Excel 的上限），不是一份台账",
+        "请用 Excel 打开核对后，另存为 .xlsx 或 CSV 重新提交")
