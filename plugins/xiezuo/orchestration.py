@@ -65,7 +65,9 @@ class DagRunResult:
 
     @property
     def ok(self) -> bool:
-        return self.state == "success"
+        # A run whose leaves ended well is "success" to Airflow even when an inner task failed
+        # (the intake's listing failing leaves announce skipped and verdict done): not to us.
+        return self.state == "success" and not any(s in ("failed", "upstream_failed") for s in self.tasks.values())
 
 
 def load_dag(dag_id: str):
