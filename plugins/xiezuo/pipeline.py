@@ -27,7 +27,7 @@ def find_batches(batch_files: int = BATCH_FILES) -> list[list[dict]]:
     from .intake.discover import discover
 
     s = settings()
-    return pack_batches([asdict(c) for c in discover(s.inbox, s.settle_seconds)], batch_files)
+    return pack_batches([c.to_task() for c in discover(s.inbox, s.settle_seconds)], batch_files)
 
 
 def pack_batches(found: list[dict], batch_files: int = BATCH_FILES) -> list[list[dict]]:
@@ -56,13 +56,13 @@ def process_batch(batch: list[dict]) -> list[dict]:
     outcomes = []
     failures = []
     for item in batch:
-        cand = Candidate(**item)
+        cand = Candidate.from_task(item)
         try:
             outcomes.append(asdict(process(cand)))
         except Exception as exc:  # noqa: BLE001 - reported below, the file stays for a retry
             log.error("processing %s failed; it stays in the inbox for the next run:\n%s",
-                      cand.path, traceback.format_exc())
-            failures.append({"file": cand.path, "error": f"{type(exc).__name__}: {exc}"})
+                      item["path"], traceback.format_exc())
+            failures.append({"file": item["path"], "error": f"{type(exc).__name__}: {exc}"})
     if failures and not outcomes:
         raise RuntimeError(f"every file of the batch failed: {failures}")
     return outcomes + [{"file": f["file"], "status": "failed", "error": f["error"]} for f in failures]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import stat
 import time
 from dataclasses import dataclass
@@ -23,6 +24,30 @@ class Candidate:
     @property
     def name(self) -> str:
         return Path(self.path).name
+
+    def to_task(self) -> dict:
+        """As a task argument (Airflow XCom: JSON, sent as UTF-8). A name whose bytes are not
+        UTF-8 — a GBK-named file on a share — is held by Python with surrogate escapes that no
+        UTF-8 encoder takes, and would fail the whole listing; it travels as hex beside a
+        readable form of the path."""
+        try:
+            self.path.encode("utf-8")
+            return {"path": self.path, "county_code": self.county_code}
+        except UnicodeEncodeError:
+            raw = os.fsencode(self.path)
+            return {"path": raw.decode("utf-8", "backslashreplace"), "county_code": self.county_code,
+                    "path_hex": raw.hex()}
+
+    @classmethod
+    def from_task(cls, item: dict) -> "Candidate":
+        return cls(path=task_path(item), county_code=item.get("county_code"))
+
+
+def task_path(item: dict) -> str:
+    """The real path of a task argument made by `Candidate.to_task`."""
+    if item.get("path_hex"):
+        return os.fsdecode(bytes.fromhex(item["path_hex"]))
+    return item["path"]
 
 
 def ignored(name: str) -> bool:

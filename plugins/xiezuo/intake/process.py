@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import stat
 import zipfile
@@ -28,7 +29,7 @@ from . import archive
 from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
-from .receipts import current_receipt, receipt_json, receipt_text, write_receipts
+from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
 
 log = logging.getLogger(__name__)
 SUPPORTED = {".xlsx", ".xls", ".csv"}
@@ -64,7 +65,11 @@ def _zip_bomb() -> FileRejected:
 def _check_zip(path: Path, size: int) -> None:
     """An .xlsx is a zip: refuse it when it would inflate past 20× its size or 500 MB. The sizes
     the zip declares are checked first; then every member is actually inflated (and thrown away)
-    with a running count, so a zip that lies about its sizes is caught too — before any parser."""
+    with a running count, so a zip that lies about its sizes is caught too — before any parser.
+    While the worksheets stream past, the cells that hold a value are located (`_SheetExtent`):
+    the reader lays a sheet out densely from A1 to its farthest cell, so one stray value at
+    XFD1048576 in a 6 KB file would ask for 17 billion cells (python-calamine aborts the whole
+    process on such an allocation). Such a sheet is refused here, naming the far cell."""
     limit = min(ZIP_RATIO * max(size, 1), ZIP_MAX)
     try:
         with zipfile.ZipFile(path) as z:
@@ -73,14 +78,64 @@ def _check_zip(path: Path, size: int) -> None:
                 raise _zip_bomb()
             inflated = 0
             for info in infos:
+                extent = _SheetExtent() if _WORKSHEET.match(info.filename) else None
                 with z.open(info) as member:
                     while chunk := member.read(1 << 20):
                         inflated += len(chunk)
                         if inflated > limit:
                             raise _zip_bomb()
+                        if extent:
+                            extent.feed(chunk)
+                if extent and extent.cells > MAX_SHEET_CELLS:
+                    raise extent.refusal()
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError):
         raise FileRejected("unreadable", "文件无法作为 Excel 工作簿打开（文件已损坏，或并非 .xlsx 文件）",
                            "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交") from None
+
+
+_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+# A cell element that is not self-closing (a self-closing <c r="…" s="…"/> is formatting only and
+# holds no value; the reader skips those), with its reference.
+_VALUE_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')
+MAX_SHEET_CELLS = 10_000_000  # rows × columns from A1 to the farthest value (dense in memory)
+
+
+class _SheetExtent:
+    """The farthest row and column holding a value, scanned from the sheet XML as it streams."""
+
+    def __init__(self) -> None:
+        self.rows = self.cols = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        data = self._tail + chunk
+        for m in _VALUE_CELL.finditer(data):
+            letters, row = m.group(1), int(m.group(2))
+            col = 0
+            for ch in letters:
+                col = col * 26 + ch - 64
+            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+        self._tail = data[-512:]  # a tag cut at the chunk boundary is seen whole next time
+
+    @property
+    def cells(self) -> int:
+        return self.rows * self.cols
+
+    @property
+    def far(self) -> str:
+        """The corner Ctrl+End goes to: the last column and the last row that hold a value."""
+        letters, n = "", self.cols
+        while n:
+            n, r = divmod(n - 1, 26)
+            letters = chr(65 + r) + letters
+        return f"{letters}{self.rows}"
+
+    def refusal(self) -> FileRejected:
+        return FileRejected(
+            "sheet_too_large",
+            f"工作表的数据范围过大：有内容的区域一直延伸到 {self.far}（约 {self.rows} 行 × {self.cols} 列），"
+            "很可能是表格外远处误填了内容",
+            "请在 Excel 中按 Ctrl+End 找到该单元格，删除表格以外多余的内容后保存，重新提交")
 
 
 def _safety(path: Path, max_mb: float) -> None:
@@ -96,8 +151,29 @@ def _safety(path: Path, max_mb: float) -> None:
     if size > max_mb * 1024 * 1024:
         raise FileRejected("too_large", f"文件大小 {size / 1048576:.1f} MB，超过 {max_mb:g} MB 的上限",
                            "请按月份或类型拆分成较小的文件后重新提交")
+    if suffix in (".xlsx", ".xls"):
+        _check_container(path, suffix)
     if suffix == ".xlsx":
         _check_zip(path, size)
+
+
+CFB_MAGIC = b"\xD0\xCF\x11\xE0\xA1\xB1\x1A\xE1"  # OLE2 compound file: .xls, or an encrypted .xlsx
+
+
+def _check_container(path: Path, suffix: str) -> None:
+    """A password-protected .xlsx is not a zip: Excel wraps it in an OLE2 compound file with the
+    streams EncryptionInfo and EncryptedPackage. Say so, rather than "damaged"; and an old-format
+    workbook merely renamed to .xlsx gets told what it is."""
+    with open(path, "rb") as f:
+        if f.read(8) != CFB_MAGIC:
+            return
+        f.seek(0)
+        data = f.read()  # within the size limit, checked before
+    if "EncryptionInfo".encode("utf-16-le") in data or "EncryptedPackage".encode("utf-16-le") in data:
+        raise FileRejected("password", "文件设置了打开密码（已加密），无法读取", "请在 Excel 中取消密码保护后重新提交")
+    if suffix == ".xlsx":
+        raise FileRejected("unreadable", "文件扩展名是 .xlsx，但内容是旧版 Excel（.xls）等其他格式，无法按 .xlsx 读取",
+                           "请用 Excel 打开后“另存为”Excel 工作簿（.xlsx）重新提交")
 
 
 def other_county_warnings(conn, county_code: str, parsed: Parsed,
@@ -129,11 +205,38 @@ def other_county_warnings(conn, county_code: str, parsed: Parsed,
     return out
 
 
+def printable(text: str) -> str:
+    """A path or name as text that can go anywhere (database, JSON, logs): a name whose bytes are
+    not UTF-8 (Python holds those as surrogate escapes) shows them as \\xNN, one-to-one."""
+    return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def display_name(name: str) -> str:
+    """The file name as the clerk most likely sees it: UTF-8 as it is; other bytes are read as
+    GB18030 (a share with a Chinese Windows code page) when they decode, else shown as �."""
+    raw = os.fsencode(name)
+    for enc in ("utf-8", "gb18030"):
+        try:
+            return raw.decode(enc)
+        except UnicodeDecodeError:
+            continue
+    return raw.decode("utf-8", "replace")
+
+
+def _name_problem(name: str) -> None:
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        raise FileRejected(
+            "file_name", "文件名的编码不是 UTF-8（可能是在使用 GBK 编码的电脑或共享文件夹上命名的），系统无法可靠地识别文件名",
+            "请把文件重新命名（例如“奈曼旗2025年3月产业合作项目台账.xlsx”）后重新放入本文件夹") from None
+
+
 def _dropped_as(path: Path) -> str:
     try:
-        return str(path.relative_to(settings().inbox))
+        return printable(str(path.relative_to(settings().inbox)))
     except ValueError:
-        return str(path)
+        return printable(str(path))
 
 
 def process(candidate: Candidate, today: date | None = None) -> Outcome:
@@ -167,6 +270,7 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
     warnings: list[Problem] = []
     try:
         _safety(path, s.max_file_mb)
+        _name_problem(path.name)
         if county is None:
             raise FileRejected("unassigned", "文件不在任何旗县的文件夹中（或文件夹名称不是已知旗县），无法确定归属",
                                "请把文件放入本旗县的文件夹后重新提交")
@@ -197,9 +301,9 @@ def _texts(receipt: dict, county, previous: dict | None = None) -> str:
 
 
 def _outcome(path: Path, folder: Path, receipt: dict) -> Outcome:
-    return Outcome(file=str(path), status=receipt["status"], county_code=receipt["county_code"],
+    return Outcome(file=printable(str(path)), status=receipt["status"], county_code=receipt["county_code"],
                    submission_type=receipt["submission_type"], period=receipt["period"], rows=receipt["rows"],
-                   sha256=receipt["sha256"], receipt=str(folder / "回执" / f"{path.name}.回执.json"))
+                   sha256=receipt["sha256"], receipt=printable(str(receipt_paths(folder, path.name)[1])))
 
 
 def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None, period: date | None,
@@ -219,11 +323,11 @@ def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None,
             replaces = raw.latest_accepted(conn, county_code, kind, period)
         processed_at = _now()
         receipt = receipt_json(
-            file=path.name, sha256=sha, county_code=county_code, submission_type=kind, period=period_s,
+            file=display_name(path.name), sha256=sha, county_code=county_code, submission_type=kind, period=period_s,
             status=status, rows=rows, replaces=replaces, errors=errors,
             warnings=warnings, received_at=received_at, processed_at=processed_at)
         reg = raw.Registration(
-            sha256=sha, original_name=path.name, county_code=county_code, submission_type=kind,
+            sha256=sha, original_name=display_name(path.name), county_code=county_code, submission_type=kind,
             period_month=period, status=status, rows=rows, error_count=len(errors),
             warning_count=len(warnings), receipt=receipt,
             archive_path=str(archive_path) if archive_path else None,
@@ -234,7 +338,7 @@ def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None,
             raw.copy_rows(conn, kind, submission_id, parsed.rows)
     write_receipts(folder, path.name, receipt, _texts(receipt, county))
     _leave_folder(path, folder)
-    log.info("%s: %s (%s rows, %d errors, %d warnings)", path.name, status, rows, len(errors), len(warnings))
+    log.info("%s: %s (%s rows, %d errors, %d warnings)", printable(path.name), status, rows, len(errors), len(warnings))
     return _outcome(path, folder, receipt)
 
 
@@ -242,7 +346,7 @@ def _duplicate(path: Path, folder: Path, sha: str, county, prior: dict, received
     """The same bytes again: a receipt saying so, and nothing else changes (no registration:
     one registration per file, one receipt per drop)."""
     receipt = receipt_json(
-        file=path.name, sha256=sha, county_code=county.code if county else None,
+        file=display_name(path.name), sha256=sha, county_code=county.code if county else None,
         submission_type=prior["submission_type"],
         period=f"{prior['period_month']:%Y-%m}" if prior["period_month"] else None,
         status="duplicate", rows=0, replaces=None, errors=[], warnings=[],
@@ -251,7 +355,7 @@ def _duplicate(path: Path, folder: Path, sha: str, county, prior: dict, received
         "original_name": prior["original_name"], "status": prior["status"],
         "processed_at": prior["processed_at"].astimezone().isoformat(timespec="seconds")}))
     _leave_folder(path, folder)
-    log.info("%s: duplicate of submission %s (%s)", path.name, prior["submission_id"], prior["original_name"])
+    log.info("%s: duplicate of submission %s (%s)", printable(path.name), prior["submission_id"], prior["original_name"])
     return _outcome(path, folder, receipt)
 
 
@@ -264,7 +368,7 @@ def _complete(path: Path, folder: Path, county, reg: dict) -> Outcome:
         write_receipts(folder, path.name, receipt, _texts(receipt, county))
     _leave_folder(path, folder)
     log.warning("%s: already registered as submission %s (%s) by an interrupted run; finished its drop",
-                path.name, reg["submission_id"], reg["status"])
+                printable(path.name), reg["submission_id"], reg["status"])
     return _outcome(path, folder, receipt)
 
 

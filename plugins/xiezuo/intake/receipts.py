@@ -6,6 +6,7 @@ MAX_LISTED warnings are listed; when there are more, one file-level entry (rule 
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -137,12 +138,46 @@ def receipt_text(r: dict, *, county_name: str | None, kind_title: str | None,
     return "\n".join(lines) + "\n"
 
 
+NAME_MAX = 255  # bytes in one file name (ext4, xfs, NTFS via SMB)
+# The longest name a receipt of a file gets: renamed with a time stamp and a counter, and the
+# temporary name it is written under first (".<name>.tmp").
+_LONGEST_SUFFIX = len(".20250101-000000-99.回执.json".encode()) + len("..tmp")
+
+
+def receipt_stem(original_name: str) -> str:
+    """The receipts are named after the original — as far as a file name can hold it: a name so
+    long that "<name>.回执.json" would not fit is cut (on a character boundary) and given a short
+    hash of the full name, so two long names that share a beginning keep apart. The full name
+    is inside the receipt either way."""
+    raw = os.fsencode(original_name)
+    room = NAME_MAX - _LONGEST_SUFFIX
+    if len(raw) <= room:
+        return original_name
+    digest = hashlib.sha256(raw).hexdigest()[:8]
+    cut = raw[:room - len(digest) - 1]
+    for drop in range(4):  # a UTF-8 character is at most 4 bytes: back off to its start
+        try:
+            head = cut[:len(cut) - drop].decode("utf-8")
+            break
+        except UnicodeDecodeError:
+            continue
+    else:
+        head = os.fsdecode(cut)  # not UTF-8 at all: the bytes as they were
+    return f"{head}~{digest}"
+
+
+def receipt_paths(folder: Path, original_name: str) -> tuple[Path, Path]:
+    """The (text, JSON) receipt of that original in the folder's 回执/."""
+    stem = receipt_stem(original_name)
+    return folder / RECEIPT_DIR / f"{stem}.回执.txt", folder / RECEIPT_DIR / f"{stem}.回执.json"
+
+
 def write_receipts(folder: Path, original_name: str, receipt: dict, text: str) -> tuple[Path, Path]:
     """Write the pair; an older pair of the same name is first renamed with its processed time."""
     out = folder / RECEIPT_DIR
     out.mkdir(parents=True, exist_ok=True)
-    txt = out / f"{original_name}.回执.txt"
-    js = out / f"{original_name}.回执.json"
+    txt, js = receipt_paths(folder, original_name)
+    original_name = receipt_stem(original_name)
     if txt.exists() or js.exists():
         try:
             stamp = datetime.fromisoformat(json.loads(js.read_text(encoding="utf-8"))["processed_at"])
@@ -167,7 +202,7 @@ def write_receipts(folder: Path, original_name: str, receipt: dict, text: str) -
 def current_receipt(folder: Path, original_name: str) -> dict | None:
     """The latest JSON receipt of that name in the folder's 回执/, if readable."""
     try:
-        return json.loads((folder / RECEIPT_DIR / f"{original_name}.回执.json").read_text(encoding="utf-8"))
+        return json.loads(receipt_paths(folder, original_name)[1].read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
 

@@ -29,11 +29,14 @@ def ensure_pools() -> None:
 
 
 def _file_key(path: str) -> str:
-    return f"xiezuo.file.{Path(path).resolve()}"
+    # A name whose bytes are not UTF-8 (surrogate escapes in Python) must still make a key.
+    key = f"xiezuo.file.{Path(path).resolve()}"
+    return key.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def process_batch_exclusive(batch: list[dict]) -> list[dict]:
     """pipeline.process_batch over the files of the batch this run could lock."""
+    from ..intake.discover import task_path
     from ..pipeline import process_batch
     from ..warehouse.database import engine
 
@@ -41,14 +44,15 @@ def process_batch_exclusive(batch: list[dict]) -> list[dict]:
         mine, skipped = [], []
         try:
             for item in batch:
+                path = task_path(item)
                 got = conn.execute(sa.text("select pg_try_advisory_lock(hashtext(:k))"),
-                                   {"k": _file_key(item["path"])}).scalar()
+                                   {"k": _file_key(path)}).scalar()
                 conn.commit()
                 if not got:
                     skipped.append(item["path"])
                     continue
-                if not Path(item["path"]).exists() and not Path(item["path"]).is_symlink():
-                    conn.execute(sa.text("select pg_advisory_unlock(hashtext(:k))"), {"k": _file_key(item["path"])})
+                if not Path(path).exists() and not Path(path).is_symlink():
+                    conn.execute(sa.text("select pg_advisory_unlock(hashtext(:k))"), {"k": _file_key(path)})
                     conn.commit()
                     skipped.append(item["path"])
                     continue
