@@ -48,13 +48,23 @@ def ensure_metadata_db() -> None:
 
     from airflow import __version__
 
-    marker = Path(os.environ["AIRFLOW_HOME"]) / ".db-migrated"
-    if not (marker.exists() and marker.read_text().strip() == __version__):
-        db.initdb()
-        marker.write_text(__version__ + "\n")
-    from .ops.locks import ensure_pools
+    import fcntl
 
-    ensure_pools()
+    home = Path(os.environ["AIRFLOW_HOME"])
+    marker = home / ".db-migrated"
+    # Two `xiezuo run` started at once on a fresh machine both found no marker and both created
+    # the tables: one crashed ("table xcom already exists"). One migrates; the other waits.
+    with open(home / ".db-migrate.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if not (marker.exists() and marker.read_text().strip() == __version__):
+                db.initdb()
+                marker.write_text(__version__ + "\n")
+            from .ops.locks import ensure_pools
+
+            ensure_pools()
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 @dataclass
@@ -62,6 +72,7 @@ class DagRunResult:
     dag_id: str
     state: str
     tasks: dict[str, str]
+    run_id: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -89,4 +100,4 @@ def run_dag(dag_id: str, conf: dict | None = None) -> DagRunResult:
         key = ti.task_id if ti.map_index < 0 else f"{ti.task_id}[{ti.map_index}]"
         tasks[key] = str(ti.state.value if hasattr(ti.state, "value") else ti.state)
     state = str(dr.state.value if hasattr(dr.state, "value") else dr.state)
-    return DagRunResult(dag_id=dag_id, state=state, tasks=tasks)
+    return DagRunResult(dag_id=dag_id, state=state, tasks=tasks, run_id=dr.run_id)

@@ -3,6 +3,7 @@ transform DAG (what the scheduler does on the intake's Asset event)."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -44,14 +45,17 @@ def _failed_reason(result: DagRunResult) -> str:
 def run_pipeline() -> RunReport:
     from .warehouse.transform import published
 
-    intake = run_dag("xiezuo_intake")
-    outcomes = _outcomes_of_last_run()
+    with _warehouse_lock(shared=True):  # intakes run side by side; never during a transform
+        intake = run_dag("xiezuo_intake")
+    outcomes = _outcomes_of_run(intake.run_id)
     error = None if intake.ok else _failed_reason(intake)
     transform = None
     loaded = intake.tasks.get("announce") == "success"
     if intake.ok and (loaded or not published()):
-        transform = run_dag("xiezuo_transform")
-        if not transform.ok:
+        with _warehouse_lock(shared=False):
+            if loaded or not published():  # again: the run we waited for may have published
+                transform = run_dag("xiezuo_transform")
+        if transform is not None and not transform.ok:
             error = _failed_reason(transform)
             gate_msg = _gate_message()
             if gate_msg:
@@ -59,14 +63,42 @@ def run_pipeline() -> RunReport:
     return RunReport(intake=intake, transform=transform, outcomes=outcomes, error=error)
 
 
-def _outcomes_of_last_run() -> list[dict]:
-    """The per-file outcomes the intake's mapped tasks returned (from XCom)."""
+@contextmanager
+def _warehouse_lock(shared: bool):
+    """Two `xiezuo run` at once (dag.test() knows no pools or max_active_runs): intakes may run
+    side by side (each file has its own lock), but build aside → mart gate → publish is one
+    piece, alone. Without this, one run's publish renamed the build schema away while the
+    other's gate read it; and a run with nothing to load built the marts while the other was
+    still loading, so the gate counted rows in raw that the build had not seen, and refused.
+    A session advisory lock (shared for the intake, exclusive for the transform), released
+    when the process dies."""
+    import sqlalchemy as sa
+
+    from .warehouse.database import engine
+
+    suffix = "_shared" if shared else ""
+    with engine().connect() as conn:
+        conn.execute(sa.text(f"select pg_advisory_lock{suffix}(hashtext('xiezuo.transform'))"))
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(sa.text(f"select pg_advisory_unlock{suffix}(hashtext('xiezuo.transform'))"))
+            conn.commit()
+
+
+def _outcomes_of_run(run_id: str | None) -> list[dict]:
+    """The per-file outcomes the intake's mapped tasks returned (from XCom) — of this run: with
+    two runs at once, "the latest run" may be the other one."""
     from airflow.models.dagrun import DagRun
     from airflow.models.xcom import XComModel
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        dr = session.query(DagRun).filter(DagRun.dag_id == "xiezuo_intake").order_by(DagRun.id.desc()).first()
+        runs = session.query(DagRun).filter(DagRun.dag_id == "xiezuo_intake")
+        if run_id:
+            runs = runs.filter(DagRun.run_id == run_id)
+        dr = runs.order_by(DagRun.id.desc()).first()
         if dr is None:
             return []
         rows = session.query(XComModel).filter(
