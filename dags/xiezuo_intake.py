@@ -66,10 +66,11 @@ def xiezuo_intake():
             raise AirflowSkipException(f"nothing loaded: {summary['counts'] or 'no settled files'}")
         return summary
 
-    @task(trigger_rule="all_done")
+    @task(trigger_rule="all_done", retries=0)
     def verdict(results: list[list[dict]]) -> None:
         """Fail the run (alerting the engineers) when any file could not be processed; those
-        files stay in the inbox and are tried again on the next run."""
+        files stay in the inbox and are tried again on the next run. Not retried: it only
+        reads the results, so a retry would say the same thing, minutes later."""
         from xiezuo.pipeline import failed_files
 
         failed = failed_files(list(results or []))

@@ -51,15 +51,16 @@ def run_pipeline() -> RunReport:
     error = None if intake.ok else _failed_reason(intake)
     transform = None
     loaded = intake.tasks.get("announce") == "success"
-    if intake.ok and (loaded or not published()):
+    # What was loaded is published even when another file of the run failed (it stays in the
+    # inbox for the next run, and the run still fails loudly) — as the scheduler does on the
+    # intake's Asset event: one county's stuck file never holds back the others' ledgers.
+    if loaded or (intake.ok and not published()):
         with _warehouse_lock(shared=False):
             if loaded or not published():  # again: the run we waited for may have published
                 transform = run_dag("xiezuo_transform")
         if transform is not None and not transform.ok:
-            error = _failed_reason(transform)
-            gate_msg = _gate_message()
-            if gate_msg:
-                error = gate_msg
+            failed = _gate_message() or _failed_reason(transform)
+            error = f"{error}; {failed}" if error else failed
     return RunReport(intake=intake, transform=transform, outcomes=outcomes, error=error)
 
 
