@@ -3,11 +3,14 @@ transform DAG (what the scheduler does on the intake's Asset event)."""
 from __future__ import annotations
 
 import json
+import logging
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .orchestration import DagRunResult, run_dag
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -78,14 +81,30 @@ def _warehouse_lock(shared: bool):
     from .warehouse.database import engine
 
     suffix = "_shared" if shared else ""
-    with engine().connect() as conn:
+    conn = None
+    try:
+        conn = engine().connect()
         conn.execute(sa.text(f"select pg_advisory_lock{suffix}(hashtext('xiezuo.transform'))"))
         conn.commit()
-        try:
-            yield
-        finally:
-            conn.execute(sa.text(f"select pg_advisory_unlock{suffix}(hashtext('xiezuo.transform'))"))
-            conn.commit()
+    except sa.exc.DBAPIError as exc:
+        # The warehouse is not reachable right now: the DAG's tasks retry with backoff, which
+        # is the recovery this run should get — not a crash here. (Without the lock, only a
+        # second run at this very moment would be unguarded.)
+        log.warning("could not take the warehouse run lock (%s); going on without it", exc.__class__.__name__)
+        if conn is not None:
+            conn.close()
+        conn = None
+    try:
+        yield
+    finally:
+        if conn is not None:
+            try:
+                conn.execute(sa.text(f"select pg_advisory_unlock{suffix}(hashtext('xiezuo.transform'))"))
+                conn.commit()
+            except sa.exc.DBAPIError:
+                pass  # the session is gone (e.g. the server restarted), and its lock with it
+            finally:
+                conn.close()
 
 
 def _outcomes_of_run(run_id: str | None) -> list[dict]:
