@@ -113,3 +113,18 @@ def test_non_utf8_names_travel_and_show():
     assert P.printable(os.fsdecode(b"a\xff.csv")) == "a\\xff.csv"
     assert _rule(P._name_problem, gbk) == "file_name"
     P._name_problem("正常.xlsx")
+
+
+def test_the_archive_never_reads_through_a_link(tmp_path):
+    """A link swapped in after the intake's lstat() is not followed by the hash or the copy."""
+    from xiezuo.intake import archive
+
+    real = tmp_path / "real.csv"
+    real.write_bytes(b"a,b\r\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to("/etc/passwd" if Path("/etc/passwd").exists() else real)
+    for fn in (lambda: archive.sha256_of(link), lambda: archive.store(tmp_path / "archive", link, "ab" * 32)):
+        with pytest.raises(OSError):
+            fn()
+    assert not list((tmp_path / "archive").rglob("*.csv"))
+    assert archive.sha256_of(real) == archive.store(tmp_path / "archive", real, archive.sha256_of(real)).stem

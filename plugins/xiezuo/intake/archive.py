@@ -7,9 +7,15 @@ import shutil
 from pathlib import Path
 
 
+def _open_no_link(path: Path):
+    """Open for reading, refusing a symbolic link (ELOOP): the intake checked with lstat that
+    this is a regular file; a link swapped in after that check is not followed either."""
+    return os.fdopen(os.open(path, os.O_RDONLY | os.O_NOFOLLOW), "rb")
+
+
 def sha256_of(path: Path) -> str:
     h = hashlib.sha256()
-    with open(path, "rb") as f:
+    with _open_no_link(path) as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
@@ -33,7 +39,8 @@ def store(root: Path, src: Path, sha256: str) -> Path:
         return dest
     dest.parent.mkdir(mode=0o700, exist_ok=True)
     tmp = dest.with_name(dest.name + ".part")
-    shutil.copyfile(src, tmp)
+    with _open_no_link(src) as fin, open(tmp, "wb") as fout:
+        shutil.copyfileobj(fin, fout, 1 << 20)
     os.chmod(tmp, 0o600)
     with open(tmp, "rb") as f:
         os.fsync(f.fileno())
