@@ -4,7 +4,10 @@
   demand by `ensure_pools()` (the CLI and `xiezuo airflow` call it; DAG parsing never touches a
   database); and publish itself takes a PostgreSQL advisory lock (warehouse/transform.py).
 - Loading: each file is processed under a PostgreSQL session advisory lock on its path; a file
-  another run holds is left to that run, and a file already gone is skipped.
+  another run holds is left to that run, and a file already gone is skipped. A run also holds a
+  county's lock while it processes that county's files (pipeline.pack_batches keeps them in one
+  batch, oldest first): a county's files are never split between overlapping runs, so a
+  correction is never processed before its original.
 """
 from __future__ import annotations
 
@@ -40,11 +43,26 @@ def process_batch_exclusive(batch: list[dict]) -> list[dict]:
     from ..pipeline import process_batch
     from ..warehouse.database import engine
 
+    def try_lock(key: str) -> bool:
+        got = conn.execute(sa.text("select pg_try_advisory_lock(hashtext(:k))"), {"k": key}).scalar()
+        conn.commit()
+        return bool(got)
+
     with engine().connect() as conn:
         mine, skipped = [], []
+        counties: dict[str, bool] = {}
         try:
             for item in batch:
                 path = task_path(item)
+                # One run at a time per county, so its files are processed in the order they were
+                # dropped (a correction after its original) even when two runs overlap.
+                county = item.get("county_code")
+                if county is not None:
+                    if county not in counties:
+                        counties[county] = try_lock(f"xiezuo.county.{county}")
+                    if not counties[county]:
+                        skipped.append(item["path"])
+                        continue
                 got = conn.execute(sa.text("select pg_try_advisory_lock(hashtext(:k))"),
                                    {"k": _file_key(path)}).scalar()
                 conn.commit()
