@@ -4,7 +4,10 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import sqlalchemy as sa
 
@@ -71,3 +74,35 @@ def investment_rows(arrived=(500, 250.5, 1200)) -> list[list[object]]:
 def investment_ledger(title: str = "奈曼旗2025年3月产业合作项目台账", arrived=(500, 250.5, 1200)) -> list[list[object]]:
     return [[title], ["填报单位：奈曼旗发改委", "", "", "填报日期：2025年4月3日"], INVESTMENT_HEADER,
             *investment_rows(arrived)]
+
+
+@contextmanager
+def module_warehouse(tmp_path_factory, pg_server: str, prefix: str) -> Iterator[dict]:
+    """For a module-scoped fixture: a fresh warehouse database, XIEZUO_HOME and inbox, set in the
+    environment for the block and dropped after it. Yields {"inbox", "home", "tmp", "url", "mp"}."""
+    import pytest
+
+    from xiezuo.warehouse.database import _engine
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url_of(pg_server), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'create database "{name}"')
+    url = sa.engine.make_url(admin_url_of(pg_server)).set(database=name).render_as_string(hide_password=False)
+    tmp = tmp_path_factory.mktemp(prefix)
+    inbox = tmp / "inbox"
+    inbox.mkdir()
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("XIEZUO_HOME", str(tmp / "home"))
+            mp.setenv("XIEZUO_INBOX", str(inbox))
+            mp.setenv("XIEZUO_DATABASE_URL", url)
+            _engine.cache_clear()
+            try:
+                yield {"inbox": inbox, "home": tmp / "home", "tmp": tmp, "url": url, "mp": mp}
+            finally:
+                _engine.cache_clear()
+    finally:
+        with admin.connect() as c:
+            c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+        admin.dispose()

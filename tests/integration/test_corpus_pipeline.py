@@ -7,14 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 
 from tests import corpus
-from tests.helpers import admin_url_of
+from tests.helpers import module_warehouse
 
 pytestmark = pytest.mark.integration
 CASES = corpus.all_cases()
@@ -24,31 +23,15 @@ CASES = corpus.all_cases()
 def run(tmp_path_factory, pg_server):
     """A fresh inbox and warehouse, every corpus file dropped, `run_pipeline()` once."""
     from xiezuo.runner import run_pipeline
-    from xiezuo.warehouse.database import _engine
 
-    name = "xz_corpus_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(admin_url_of(pg_server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'create database "{name}"')
-    url = sa.engine.make_url(admin_url_of(pg_server)).set(database=name).render_as_string(hide_password=False)
-    tmp = tmp_path_factory.mktemp("corpus")
-    inbox = tmp / "inbox"
-    inbox.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XIEZUO_HOME", str(tmp / "home"))
-        mp.setenv("XIEZUO_INBOX", str(inbox))
-        mp.setenv("XIEZUO_DATABASE_URL", url)
-        _engine.cache_clear()
+    with module_warehouse(tmp_path_factory, pg_server, "xz_corpus") as w:
+        inbox = w["inbox"]
         digests = {hashlib.sha256(case.write(inbox).read_bytes()).hexdigest() for case in CASES}
         assert len(digests) == len(CASES), "two corpus files have the same bytes: the second would be a duplicate"
         report = run_pipeline()
         from xiezuo.warehouse.database import engine
 
-        yield {"report": report, "inbox": inbox, "engine": engine(), "home": tmp / "home"}
-        _engine.cache_clear()
-    with admin.connect() as c:
-        c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-    admin.dispose()
+        yield {"report": report, "inbox": inbox, "engine": engine(), "home": w["home"]}
 
 
 def _receipt(run, case: corpus.Case) -> dict:

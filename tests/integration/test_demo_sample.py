@@ -84,3 +84,34 @@ def test_demo_verdicts_marts_and_rerun(xz_env):
     again = run_pipeline()
     assert again.ok, again.text()
     assert Counter(o["status"] for o in again.outcomes) == Counter({"duplicate": len(files)}), again.text()
+
+    # Personal data after the demo (issue 6): no ID number, name or phone of the demo's employment
+    # ledgers in any table, log, receipt, Data Docs page, dbt artifact or Airflow's home.
+    import os
+    from pathlib import Path
+
+    from tests.audit import PiiAudit, files_under
+
+    import re
+
+    # sample.py: valid GB 11643 ID numbers, names "X某某", phones 1390000xxxx, in the employment ledgers.
+    ids, names, phones = set(), set(), set()
+    for f in files:
+        if f.kind != "employment" or f.fmt not in ("xlsx", "csv"):
+            continue
+        for cell in (str(c).strip() for row in f.rows for c in row if c is not None):
+            if re.fullmatch(r"\d{17}[\dXx]", cell):
+                ids.add(cell)
+            elif re.fullmatch(r"1390000\d{4}", cell):
+                phones.add(cell)
+            elif re.fullmatch(r"\w某某", cell):
+                names.add(cell)
+    assert len(ids) > 20 and names and phones, (len(ids), len(names), len(phones))
+    audit = PiiAudit(ids=ids, names=names, phones=phones, others={os.environ["XIEZUO_PII_KEY"]})
+    home = xz_env["home"]
+    relations, found = audit.scan_database(engine())
+    assert ("raw", "employment_rows") in set(relations)
+    files_seen = files_under(home, exclude=(home / "archive",)) + files_under(Path(os.environ["AIRFLOW_HOME"]))
+    files_seen += files_under(inbox)
+    found += audit.scan_files(files_seen)
+    assert not found, [str(x) for x in found[:10]]

@@ -14,14 +14,13 @@ import json
 import os
 import resource
 import time
-import uuid
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
 from tests import hostile
-from tests.helpers import admin_url_of
+from tests.helpers import module_warehouse
 
 pytestmark = pytest.mark.integration
 CASES = hostile.cases()
@@ -41,22 +40,10 @@ def _sha_of(path: Path) -> str:
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, pg_server):
     from xiezuo.runner import run_pipeline
-    from xiezuo.warehouse.database import _engine
 
-    name = "xz_hostile_" + uuid.uuid4().hex[:10]
-    admin = sa.create_engine(admin_url_of(pg_server), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'create database "{name}"')
-    url = sa.engine.make_url(admin_url_of(pg_server)).set(database=name).render_as_string(hide_password=False)
-    tmp = tmp_path_factory.mktemp("hostile")
-    inbox = tmp / "inbox"
-    inbox.mkdir()
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("XIEZUO_HOME", str(tmp / "home"))
-        mp.setenv("XIEZUO_INBOX", str(inbox))
-        mp.setenv("XIEZUO_DATABASE_URL", url)
-        mp.delenv("XIEZUO_MAX_FILE_MB", raising=False)  # the default, 50 MB: the limit cases sit on it
-        _engine.cache_clear()
+    with module_warehouse(tmp_path_factory, pg_server, "xz_hostile") as w:
+        inbox = w["inbox"]
+        w["mp"].delenv("XIEZUO_MAX_FILE_MB", raising=False)  # the default, 50 MB: the limit cases sit on it
         before: dict[str, dict] = {}
         for case in [*CASES, GOOD]:
             path = case.write(inbox)
@@ -76,12 +63,8 @@ def run(tmp_path_factory, pg_server):
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         from xiezuo.warehouse.database import engine
 
-        yield {"report": report, "inbox": inbox, "home": tmp / "home", "engine": engine(), "before": before,
+        yield {"report": report, "inbox": inbox, "home": w["home"], "engine": engine(), "before": before,
                "seconds": seconds, "rss_mb": rss / 1024, "rss0_mb": rss0 / 1024}
-        _engine.cache_clear()
-    with admin.connect() as c:
-        c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
-    admin.dispose()
 
 
 def _receipt_folder(run, case: hostile.Hostile) -> Path:
