@@ -24,6 +24,12 @@ DEFAULT_ARGS = {
 }
 
 
+def _all(results) -> list:
+    """The mapped results in one slice request: iterating Airflow's lazy sequence asks for one
+    item past the end, which Airflow logs as an error ("XCom not found") in every run's output."""
+    return list(results[:]) if results else []
+
+
 @dag(
     dag_id="xiezuo_intake",
     description="County ledgers from the drop folders into the raw layer, through the GX gate",
@@ -61,7 +67,7 @@ def xiezuo_intake():
 
         from xiezuo.pipeline import finish_intake
 
-        summary = finish_intake(list(results or []))
+        summary = finish_intake(_all(results))
         if not summary["loaded"]:
             raise AirflowSkipException(f"nothing loaded: {summary['counts'] or 'no settled files'}")
         return summary
@@ -73,7 +79,7 @@ def xiezuo_intake():
         reads the results, so a retry would say the same thing, minutes later."""
         from xiezuo.pipeline import failed_files
 
-        failed = failed_files(list(results or []))
+        failed = failed_files(_all(results))
         if failed:
             raise RuntimeError(f"{len(failed)} file(s) could not be processed and stay in the inbox: {failed}")
 
