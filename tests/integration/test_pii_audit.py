@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from tests.audit import PiiAudit
 from tests.corpus import make_id, mask, wrong_check
 from tests.helpers import receipt, settle, write_csv, write_xlsx
 
@@ -54,12 +55,9 @@ PII_KEY = "pii-key-" + os.urandom(12).hex()  # pragma: allowlist secret
 DB_PASSWORD = "db-pw-" + os.urandom(12).hex()  # pragma: allowlist secret
 
 
-def _secrets() -> list[str]:
-    return [*IDS, *[i.lower() for i in IDS if i.endswith("X")], *NAMES, *PHONES, PII_KEY, DB_PASSWORD]
-
-
-def _leaks_in(text: str) -> list[str]:
-    return [s for s in _secrets() if s in text]
+def _audit() -> PiiAudit:
+    """tests/audit.py's scanner: findings name where and what, masked, never the value itself."""
+    return PiiAudit(ids=set(IDS), names=set(NAMES), phones=set(PHONES), others={PII_KEY, DB_PASSWORD})
 
 
 def test_personal_data_lands_nowhere_in_clear(xz_env, capfd, monkeypatch):
@@ -110,19 +108,13 @@ def test_personal_data_lands_nowhere_in_clear(xz_env, capfd, monkeypatch):
     assert mask(W_BAD) == W_BAD[:6] + "*" * 10 + W_BAD[-2:]
 
     # The warehouse: every table and view of every schema, every column (as JSON text).
-    found: list[str] = []
-    scanned_rows = 0
+    audit = _audit()
+    assert all(audit.scan_text(v, "probe") for v in (W1, W_X.lower(), NAMES[0], PHONES[0], PII_KEY, DB_PASSWORD))
+    relations, found = audit.scan_database(engine())
+    assert {("raw", "employment_rows"), ("raw", "submissions"), ("marts", "fct_employment")} <= set(relations)
     with engine().connect() as c:
-        relations = c.execute(sa.text(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_schema not in ('pg_catalog', 'information_schema') order by 1, 2")).all()
-        assert {("raw", "employment_rows"), ("raw", "submissions"), ("marts", "fct_employment")} <= set(relations)
-        for schema, table in relations:
-            for (doc,) in c.execute(sa.text(f'select row_to_json(t)::text from "{schema}"."{table}" t')):
-                scanned_rows += 1
-                found += [f"{schema}.{table}: {s}" for s in _leaks_in(doc)]
         assert c.execute(sa.text("select count(*) from marts.fct_employment")).scalar() == 6
-    assert scanned_rows > 100 and not found, found
+    assert audit.scanned_rows > 100 and not found, [str(f) for f in found]
 
     # Files: XIEZUO_HOME but the archive (logs, Data Docs, dbt artifacts), Airflow's home, the inbox.
     airflow_home = Path(os.environ["AIRFLOW_HOME"])
@@ -134,10 +126,8 @@ def test_personal_data_lands_nowhere_in_clear(xz_env, capfd, monkeypatch):
     assert any("dbt" in p.parts for p in files) and any("gx" in p.parts for p in files)
     assert sorted(p.name for p in inbox.rglob("*") if p.is_file()) == sorted(
         f"{f.name}.回执.{e}" for f in (nm, kq, bad) for e in ("txt", "json")), "only receipts stay in the inbox"
-    for p in files:
-        text = p.read_bytes().decode("utf-8", errors="ignore")
-        found += [f"{p}: {s}" for s in _leaks_in(text)]
-    assert not found, found
+    found = audit.scan_files(files)
+    assert not found, [str(f) for f in found]
 
     # The archive is the one place with the originals as dropped (so the search above is not blind).
     archived = b"".join(p.read_bytes() for p in (home / "archive").rglob("*") if p.is_file())
@@ -146,4 +136,5 @@ def test_personal_data_lands_nowhere_in_clear(xz_env, capfd, monkeypatch):
     # What the run logged and printed.
     assert any("劳务协作台账" in line for line in records.lines), records.lines[:20]
     for where, text in (("log records", "\n".join(records.lines)), ("stdout", out), ("stderr", err)):
-        assert not _leaks_in(text), (where, _leaks_in(text))
+        leaks = audit.scan_text(text, where)
+        assert not leaks, [str(f) for f in leaks]
