@@ -483,9 +483,7 @@ def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
 def _id_columns(col: C.Column, values: list, parsed: Parsed, pii_key: bytes) -> None:
     """An ID column → its keyed hash and what the number says (birth year, gender, region), and
     the check columns for the gate. The number itself is never kept: receipts see it masked."""
-    base = re.sub(r"_id$", "", col.name)
-    names = [key_column(col), f"{base}_birth_year", f"{base}_gender", f"{base}_region",
-             f"_chk_{col.name}_problem", f"_chk_{col.name}_birth"]
+    names = [*id_columns(col), *check_columns(col)]
     out = {name: [] for name in names}
     appends = [out[name].append for name in names]
     for rownum, v in zip(parsed.row_numbers, values):
@@ -496,18 +494,29 @@ def _id_columns(col: C.Column, values: list, parsed: Parsed, pii_key: bytes) -> 
     parsed.columns.update(out)
 
 
+def id_columns(col: C.Column) -> tuple[str, str, str, str]:
+    """What an ID column is stored as: its keyed hash and what the number says, never the number
+    (worker_id → worker_key, worker_birth_year, worker_gender, worker_region)."""
+    base = re.sub(r"_id$", "", col.name)
+    return f"{base}_key", f"{base}_birth_year", f"{base}_gender", f"{base}_region"
+
+
+def check_columns(col: C.Column) -> tuple[str, str]:
+    """The ID column's checks for the gate, never stored: the problem with the number, the birth date."""
+    return f"_chk_{col.name}_problem", f"_chk_{col.name}_birth"
+
+
 def key_column(col: C.Column) -> str:
     """The stored name of an ID column's keyed hash (worker_id → worker_key)."""
-    return re.sub(r"_id$", "", col.name) + "_key"
+    return id_columns(col)[0]
 
 
 def _id_fields(col: C.Column, v: object, row: dict, pii_key: bytes, rownum: int, parsed: Parsed) -> None:
-    base = re.sub(r"_id$", "", col.name)
+    key, birth_year, gender, region = id_columns(col)
+    problem_check, birth_check = check_columns(col)
     ident = X.normalise_id(v)
-    row[key_column(col)] = None
-    row[f"{base}_birth_year"] = row[f"{base}_gender"] = row[f"{base}_region"] = None
-    row[f"_chk_{col.name}_problem"] = None
-    row[f"_chk_{col.name}_birth"] = None
+    for name in (key, birth_year, gender, region, problem_check, birth_check):
+        row[name] = None
     if ident is None:
         return
     parsed.raw[(rownum, col.name)] = X.mask_id(ident)
@@ -515,15 +524,15 @@ def _id_fields(col: C.Column, v: object, row: dict, pii_key: bytes, rownum: int,
     if isinstance(v, (int, float)) and not isinstance(v, bool):
         # Typed into a number cell, Excel keeps 15 digits: the last ones are already lost.
         problem = "身份证号码被 Excel 存成了数字，后几位已丢失；请把这一列设为“文本”格式后重新录入"
-    row[key_column(col)] = X.worker_key(pii_key, ident)
+    row[key] = X.worker_key(pii_key, ident)
     if problem:
-        row[f"_chk_{col.name}_problem"] = problem
+        row[problem_check] = problem
         return
     born = X.id_birth_date(ident)
-    row[f"_chk_{col.name}_birth"] = born
-    row[f"{base}_birth_year"] = born.year
-    row[f"{base}_gender"] = "男" if int(ident[16]) % 2 else "女"
-    row[f"{base}_region"] = ident[:6]
+    row[birth_check] = born
+    row[birth_year] = born.year
+    row[gender] = "男" if int(ident[16]) % 2 else "女"
+    row[region] = ident[:6]
 
 
 def _check_totals(totals, mapped, factors, parsed: Parsed) -> None:

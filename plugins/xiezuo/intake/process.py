@@ -335,7 +335,7 @@ def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None,
             dropped_as=drop[0], drop_identity=drop[1])
         submission_id = raw.register(conn, reg)
         if status in LOADED and parsed is not None:
-            raw.copy_rows(conn, kind, submission_id, parsed.rows)
+            raw.copy_rows(conn, kind, submission_id, parsed.row_numbers, parsed.columns)
     write_receipts(folder, path.name, receipt, _texts(receipt, county))
     _leave_folder(path, folder)
     log.info("%s: %s (%s rows, %d errors, %d warnings)", printable(path.name), status, rows, len(errors), len(warnings))

@@ -153,7 +153,7 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
         {"k": kind, "p": period, "s": status, "r": rows, "rep": replaces, "e": len(errors), "w": len(warnings),
          "receipt": json.dumps(receipt, ensure_ascii=False), "id": sub["submission_id"]})
     if status in ACCEPTED:
-        raw.copy_rows(conn, kind, sub["submission_id"], parsed.rows)
+        raw.copy_rows(conn, kind, sub["submission_id"], parsed.row_numbers, parsed.columns)
     return status
 
 

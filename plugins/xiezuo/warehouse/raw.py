@@ -12,7 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 
 from .. import contracts as C
-from ..intake.parse import key_column
+from ..intake.parse import id_columns
 
 RAW = "raw"
 SQL_TYPES = {
@@ -60,9 +60,7 @@ def stored_columns(contract: C.Contract) -> list[tuple[str, str]]:
     out: list[tuple[str, str]] = []
     for col in contract.stored_columns:
         if col.type == "id":
-            base = key_column(col).removesuffix("_key")
-            out += [(key_column(col), "text"), (f"{base}_birth_year", "integer"),
-                    (f"{base}_gender", "text"), (f"{base}_region", "text")]
+            out += list(zip(id_columns(col), ("text", "integer", "text", "text")))
         else:
             out.append((col.name, SQL_TYPES[col.type]))
     return out
@@ -209,18 +207,15 @@ def _copy_column(values, sql_type: str) -> list[str]:
     return [_copy_text(v) for v in values]
 
 
-def copy_rows(conn: sa.Connection, kind: str, submission_id: int, rows) -> int:
-    """COPY the typed rows of one submission into its kind's raw table: the values are formatted
-    column by column and sent as text blocks (psycopg's per-row write_row costs more than the
-    server's work). `rows` is a parsed file's rows (columns underneath) or a list of row dicts."""
+def copy_rows(conn: sa.Connection, kind: str, submission_id: int, row_numbers: list[int],
+              columns: dict[str, list]) -> int:
+    """COPY one submission's typed values (a parsed file's columns, aligned with its row numbers)
+    into its kind's raw table: formatted column by column and sent as text blocks (psycopg's
+    per-row write_row costs more than the server's work)."""
     types = dict(stored_columns(C.load(kind)))
     cols = list(types)
     collist = ", ".join(f'"{c}"' for c in ["submission_id", "source_row", *cols])
-    columns = getattr(rows, "_columns", None)
-    numbers = getattr(rows, "_numbers", None)
-    if columns is None or numbers is None:
-        numbers = [r["__row"] for r in rows]
-        columns = {c: [r.get(c) for r in rows] for c in cols}
+    numbers = row_numbers
     total = len(numbers)
     raw_conn = conn.connection.driver_connection
     with raw_conn.cursor() as cur:
