@@ -92,8 +92,7 @@ def publish() -> None:
         conn.execute(sa.text("select pg_advisory_xact_lock(hashtext('xiezuo.publish'))"))
         if not conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": BUILD}).first():
             raise TransformError(f"nothing to publish: schema {BUILD} does not exist")
-        ensure_roles(conn)
-        act_as(conn, TRANSFORM_ROLE)  # the swap needs nothing but the transform role's rights
+        act_as(conn, TRANSFORM_ROLE)  # roles and grants: ensured by the build; the swap needs no more
         conn.exec_driver_sql(f"drop schema if exists {OLD} cascade")
         grant_bi_read(conn, BUILD)
         if conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": MARTS}).first():
