@@ -106,9 +106,19 @@ def _score(texts: list[str], known: dict[str, set[str]]) -> int:
 
 
 def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
+    """The table in a whole grid: the header in its first rows, then every row below it."""
+    layout = find_header(rows[:HEADER_SCAN_ROWS], merges)
+    if layout is not None:
+        layout.data = data_rows(layout, rows)
+    return layout
+
+
+def find_header(head: list[tuple[int, list]], merges=None) -> Layout | None:
+    """Title lines and header row(s) among the first rows of a grid (`HEADER_SCAN_ROWS`); the
+    rows below are sorted by `data_rows`, as they stream past."""
     known = _known_names()
-    head = [(n, r) for n, r in rows[:HEADER_SCAN_ROWS]]
-    width = max((len(r) for _, r in rows), default=0)
+    head = head[:HEADER_SCAN_ROWS]
+    width = max((len(r) for _, r in head), default=0)
     # Horizontal merges in the header area become repeated parent text (a unit in the parent
     # applies to its children); vertical merges leave the lower cell empty, as Excel shows it.
     header_area = {n: list(r) + [None] * (width - len(r)) for n, r in head}
@@ -170,15 +180,21 @@ def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
         line = title_text(header_area[n])
         if line:
             titles.append(line)
-    last = header_rows[-1]
-    layout = Layout(header_rows=header_rows, cells=cells, titles=titles)
+    return Layout(header_rows=header_rows, cells=cells, titles=titles)
+
+
+def data_rows(layout: Layout, rows: list[tuple[int, list]]) -> list[tuple[int, list]]:
+    """The data rows among `rows` (those below the header); total rows go to `layout.totals`,
+    blank, signature and note lines are left out."""
+    last = layout.header_rows[-1]
+    data: list[tuple[int, list]] = []
     for n, r in rows:
         if n <= last:
             continue
         first = r[0] if r else None
         if first.__class__ is str and first.strip():
             if first.isascii():  # NFKC leaves ASCII as it is, and no footer or total word is ASCII
-                layout.data.append((n, r))
+                data.append((n, r))
                 continue
             t = "".join(unicodedata.normalize("NFKC", first).split())
             if t:  # the usual row: its first cell has text, so it is not blank and decides the rest
@@ -188,7 +204,7 @@ def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
                 if w in TOTAL_WORDS:
                     layout.totals.append((n, r, w))
                 else:
-                    layout.data.append((n, r))
+                    data.append((n, r))
                 continue
         if is_blank(r) or is_footer(r):
             continue
@@ -196,5 +212,5 @@ def find_layout(rows: list[tuple[int, list]], merges=None) -> Layout | None:
         if w:
             layout.totals.append((n, r, w))
         else:
-            layout.data.append((n, r))
-    return layout
+            data.append((n, r))
+    return data

@@ -15,14 +15,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import zip_longest
 from pathlib import Path
 
 from .. import contracts as C
 from ..reference import Area, programme
 from . import cells as X
-from .layout import HeaderCell, find_layout
+from .layout import HeaderCell, data_rows, find_header
 from .problems import FileRejected, Findings, Problem
-from .read import read_grid
+from .read import CHUNK_ROWS, Sheet, read_sheet
 
 _MONTH_PATTERNS = (
     re.compile(r"(?<!\d)(20\d{2})\s*年\s*(0?[1-9]|1[0-2])\s*月"),
@@ -37,7 +38,7 @@ class Parsed:
     `row_numbers` (the clerk's row numbers). `rows` gives the familiar row dicts on demand and
     `raw` the cells as written; neither is materialised for the whole file."""
     kind: str
-    period: date
+    period: date | None  # None only while the file is being read
     contract: C.Contract
     row_numbers: list[int] = field(default_factory=list)
     columns: dict[str, list] = field(default_factory=dict)  # field → typed values, in row order
@@ -223,9 +224,11 @@ def parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None =
 
 
 def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None = None) -> Parsed:
+    """The header from the file's first rows; then the data rows stream past in chunks, each
+    turned into typed columns at once, so the cells of the whole file never exist together."""
     today = today or date.today()
-    grid = read_grid(path)
-    layout = find_layout(grid.rows, grid.merges)
+    sheet = read_sheet(path)
+    layout = find_header(sheet.head, sheet.merges)
     if layout is None:
         raise FileRejected("no_header", "在前 10 行中找不到表头（没有一列的标题能与台账模板对应）",
                            "请使用市里下发的模板，表头放在前 10 行内")
@@ -254,14 +257,7 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
         elif cell.name not in C.IGNORED_HEADERS:
             extras.append(cell.text)
 
-    period_values = [r[c.index] if c.index < len(r) else None for _, r in layout.data for c in period_cells]
-    try:
-        period = resolve_period(path.name, layout.titles, period_values, today)
-    except FileRejected as exc:
-        exc.kind = kind
-        raise
-
-    parsed = Parsed(kind=kind, period=period, contract=contract, findings=findings,
+    parsed = Parsed(kind=kind, period=None, contract=contract, findings=findings,
                     headers={n: c.text for n, c in mapped.items()})
     if extras:
         findings.add(Problem("extra_columns", f"以下列不属于{contract.title}，已忽略：{'、'.join(extras)}",
@@ -283,48 +279,64 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
                 factors[name] = f
 
     parsed.raw = RawCells(parsed)
-    data = layout.data
-    layout.data = []
-    grid.rows = []  # the grid's rows are held by `data` only, and go column by column below
-    parsed.row_numbers = [n for n, _ in data]
-    cells_by_index = _transpose(data, [c.index for c in (*mapped.values(), *county_cells)])
-    del data
-    located: list[tuple[int, int, Problem]] = []  # (row position, order in the row, problem)
-    for order, col in enumerate(contract.columns):
-        if col.type == "personal":
-            continue  # dropped at intake: never read further, never stored
-        cell = mapped.get(col.name)
-        values = cells_by_index.pop(cell.index, None) if cell is not None else None
-        if values is None:
-            values = [None] * len(parsed.row_numbers)
+    for col in contract.columns:
         if col.type == "id":
-            _id_columns(col, values, parsed, pii_key)
-            continue
-        typed, errors, keep = _typed_column(col, values, factors.get(col.name, 1.0), cell is not None)
-        parsed.columns[col.name] = typed
-        if cell is None:
-            continue
-        numbers = parsed.row_numbers
-        parsed.raw._render[col.name] = _RENDER[col.type]
-        for pos in keep:
-            parsed.raw[(numbers[pos], col.name)] = values[pos]
-        for pos, exc in errors:
-            located.append((pos, order, Problem(exc.rule, exc.message, row=numbers[pos], column=cell.text,
-                                                value=X.nfkc(values[pos]))))
-    for k, c in enumerate(county_cells, start=len(contract.columns)):
-        found: dict = {}
-        for pos, v in enumerate(cells_by_index.get(c.index) or ()):
-            if X.is_missing(v):
+            for name in (*id_columns(col), *check_columns(col)):
+                parsed.columns[name] = []
+        elif col.type != "personal":
+            parsed.columns[col.name] = []
+            if col.name in mapped:
+                parsed.raw._render[col.name] = _RENDER[col.type]
+    wanted = [c.index for c in (*mapped.values(), *county_cells, *period_cells)]
+    period_values: dict = {}  # the distinct cells of the 报告期 column(s)
+    located: list[tuple[int, int, Problem]] = []  # (row position, order in the row, problem)
+    county_of: dict = {}
+    for data in _data_chunks(layout, sheet):
+        offset = len(parsed.row_numbers)
+        numbers = [n for n, _ in data]
+        cells_by_index = _transpose(data, wanted)
+        del data
+        for c in period_cells:
+            for v in cells_by_index[c.index]:
+                period_values.setdefault((v.__class__, v), v)
+        for order, col in enumerate(contract.columns):
+            if col.type == "personal":
+                continue  # dropped at intake: never read further, never stored
+            cell = mapped.get(col.name)
+            values = cells_by_index.pop(cell.index, None) if cell is not None else None
+            if values is None:
+                values = [None] * len(numbers)
+            if col.type == "id":
+                _id_columns(col, values, numbers, parsed, pii_key)
                 continue
-            key = (v.__class__, v)
-            if key not in found:
-                found[key] = programme().county(v)
-            named = found[key]
-            if named is None or named.code != county.code:
-                located.append((pos, k, Problem("county_mismatch", f"本行填写的单位不是{county.name}；"
-                                                f"本文件夹只能报送{county.name}的数据",
-                                                row=parsed.row_numbers[pos], column=c.text, value=X.nfkc(v))))
-    del cells_by_index
+            typed, errors, keep = _typed_column(col, values, factors.get(col.name, 1.0), cell is not None)
+            parsed.columns[col.name] += typed
+            if cell is None:
+                continue
+            for pos in keep:
+                parsed.raw[(numbers[pos], col.name)] = values[pos]
+            for pos, exc in errors:
+                located.append((offset + pos, order, Problem(exc.rule, exc.message, row=numbers[pos],
+                                                             column=cell.text, value=X.nfkc(values[pos]))))
+        for k, c in enumerate(county_cells, start=len(contract.columns)):
+            for pos, v in enumerate(cells_by_index.get(c.index) or ()):
+                if X.is_missing(v):
+                    continue
+                key = (v.__class__, v)
+                if key not in county_of:
+                    county_of[key] = programme().county(v)
+                named = county_of[key]
+                if named is None or named.code != county.code:
+                    located.append((offset + pos, k, Problem(
+                        "county_mismatch", f"本行填写的单位不是{county.name}；本文件夹只能报送{county.name}的数据",
+                        row=numbers[pos], column=c.text, value=X.nfkc(v))))
+        del cells_by_index
+        parsed.row_numbers += numbers
+    try:
+        parsed.period = resolve_period(path.name, layout.titles, list(period_values.values()), today)
+    except FileRejected as exc:
+        exc.kind = kind
+        raise
     located.sort(key=lambda x: (x[0], x[1]))
     for _, _, problem in located:
         findings.add(problem)
@@ -332,15 +344,37 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
     return parsed
 
 
+def _data_chunks(layout, sheet: Sheet):
+    """The data rows below the header, in chunks of about `CHUNK_ROWS` (total rows are set
+    aside in `layout.totals`, blank and note lines dropped)."""
+    pending = data_rows(layout, sheet.head)
+    for rows in sheet.rest:
+        pending += data_rows(layout, rows)
+        if len(pending) >= CHUNK_ROWS:
+            yield pending
+            pending = []
+    if pending:
+        yield pending
+
+
 def _transpose(data: list[tuple[int, list]], indexes: list[int]) -> dict[int, list]:
     """The data rows' cells as columns (only those at `indexes`); a short row has None there.
-    The row lists are let go as they are read, so the grid is not held twice."""
+    A chunk of ordinary width is transposed in one C-level pass (zip_longest); rows far wider
+    than the wanted columns (thousands of stray cells) go cell by cell, taking only those."""
     wanted = sorted(set(indexes))
+    rows = [r for _, r in data]
+    data.clear()
+    width = max(map(len, rows), default=0)
+    if width <= 4 * len(wanted) + 32:
+        columns = list(zip_longest(*rows, fillvalue=None))
+        del rows
+        empty = (None,) * len(columns[0]) if columns else ()
+        return {i: columns[i] if i < len(columns) else empty for i in wanted}
     out: dict[int, list] = {i: [] for i in wanted}
     appends = [(i, out[i].append) for i in wanted]
-    for k in range(len(data)):
-        cells = data[k][1]
-        data[k] = None
+    for k in range(len(rows)):
+        cells = rows[k]
+        rows[k] = None
         n = len(cells)
         for i, append in appends:
             append(cells[i] if i < n else None)
@@ -389,8 +423,9 @@ def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
         return typed, errors, keep
     render = _RENDER[col.type]
     nfkc, norm, missing = X.nfkc, unicodedata.normalize, X.MISSING
-    try:
-        distinct = dict.fromkeys(values) if n >= 64 else None
+    try:  # a first look at 512 cells spares building the whole set for a column of unique cells
+        distinct = (dict.fromkeys(values) if n >= 64 and len(set(values[:512])) * 4 <= min(n, 512)
+                    else None)
     except TypeError:
         distinct = None
     if distinct is not None and len(distinct) * 4 <= n and all(k.__class__ is str for k in distinct):
@@ -480,18 +515,17 @@ def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
     return typed, errors, keep
 
 
-def _id_columns(col: C.Column, values: list, parsed: Parsed, pii_key: bytes) -> None:
+def _id_columns(col: C.Column, values: list, numbers: list[int], parsed: Parsed, pii_key: bytes) -> None:
     """An ID column → its keyed hash and what the number says (birth year, gender, region), and
-    the check columns for the gate. The number itself is never kept: receipts see it masked."""
+    the check columns for the gate, appended for the rows `numbers`. The number itself is never
+    kept: receipts see it masked."""
     names = [*id_columns(col), *check_columns(col)]
-    out = {name: [] for name in names}
-    appends = [out[name].append for name in names]
-    for rownum, v in zip(parsed.row_numbers, values):
+    appends = [parsed.columns.setdefault(name, []).append for name in names]
+    for rownum, v in zip(numbers, values):
         row: dict = {}
         _id_fields(col, v, row, pii_key, rownum, parsed)
         for name, append in zip(names, appends):
             append(row[name])
-    parsed.columns.update(out)
 
 
 def id_columns(col: C.Column) -> tuple[str, str, str, str]:

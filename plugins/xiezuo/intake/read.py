@@ -1,14 +1,20 @@
-"""Read a clerk's file into a grid of cells, exactly as the clerk sees it.
+"""Read a clerk's file as rows of cells, exactly as the clerk sees them.
 
 xlsx/xls go through python-calamine (Rust); CSV is decoded strictly as UTF-8 (with or without BOM)
 or GB18030 — never guessed into mojibake — and split with the csv module. Every row keeps the
 number the clerk sees: the Excel row number, or the CSV line where the record starts.
+
+Rows are streamed (`read_sheet`): the first rows, where the header is, then chunks of
+`CHUNK_ROWS`, so the intake never holds a whole large file as Python objects (a 400k-row CSV
+held as one grid was most of the intake's peak memory).
 """
 from __future__ import annotations
 
+import codecs
 import csv
-import io
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
@@ -30,11 +36,51 @@ class Grid:
     encoding: str | None = None
 
 
+@dataclass
+class Sheet:
+    """A clerk's file as a stream of rows: the first `head` rows (where the header is looked
+    for) and then the rest in chunks, so a large file is never held as one grid of cells."""
+    head: list[tuple[int, list]]
+    rest: Iterator[list[tuple[int, list]]]
+    merges: list[tuple[tuple[int, int], tuple[int, int]]] = field(default_factory=list)  # 0-based
+    encoding: str | None = None
+
+
+CHUNK_ROWS = 10_000
+
+
 def read_grid(path: Path) -> Grid:
-    suffix = path.suffix.lower()
-    if suffix == ".csv":
-        return _read_csv(path.read_bytes())
-    return _read_excel(path)
+    """The whole file as one grid (small files, tests); the intake streams with `read_sheet`."""
+    sheet = read_sheet(path)
+    rows = list(sheet.head)
+    for chunk in sheet.rest:
+        rows += chunk
+    return Grid(rows=rows, merges=sheet.merges, encoding=sheet.encoding)
+
+
+def read_sheet(path: Path, head: int = 10) -> Sheet:
+    if path.suffix.lower() == ".csv":
+        encoding = csv_encoding(path)
+        rows = _csv_rows(path, encoding)
+        merges: list = []
+    else:
+        rows, merges = _excel_rows(path)
+        encoding = None
+    first = list(islice(rows, head))
+    return Sheet(head=first, rest=_chunks(rows), merges=merges, encoding=encoding and _label(encoding))
+
+
+def _chunks(rows: Iterator[tuple[int, list]]) -> Iterator[list[tuple[int, list]]]:
+    while chunk := list(islice(rows, CHUNK_ROWS)):
+        yield chunk
+
+
+def _encoding_rejected() -> FileRejected:
+    return FileRejected(
+        "encoding",
+        "文件编码无法识别（不是 UTF-8 或 GBK/GB18030 编码的文本），无法读取",
+        "请在 Excel 中“另存为”CSV UTF-8 或 Excel 工作簿（.xlsx）后重新提交",
+    )
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
@@ -46,38 +92,59 @@ def decode_csv(data: bytes) -> tuple[str, str]:
             continue
         if any(ch in _CONTROL for ch in text[:65536]):
             break  # binary content that happens to decode: not a CSV
-        return text, ("utf-8" if enc == "utf-8-sig" else enc)
-    raise FileRejected(
-        "encoding",
-        "文件编码无法识别（不是 UTF-8 或 GBK/GB18030 编码的文本），无法读取",
-        "请在 Excel 中“另存为”CSV UTF-8 或 Excel 工作簿（.xlsx）后重新提交",
-    )
+        return text, _label(enc)
+    raise _encoding_rejected()
 
 
-def _read_csv(data: bytes) -> Grid:
-    text, encoding = decode_csv(data)
-    if csv.field_size_limit() < len(text) + 1:
-        csv.field_size_limit(len(text) + 1)  # a long cell is judged below, in words a clerk can act on
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, list]] = []
-    start = 1
-    try:
-        for record in reader:
-            if len(record) > MAX_COLUMNS:
-                raise _too_many_columns(start, len(record))
-            if record and max(map(len, record)) > MAX_CELL_CHARS:
-                col = next(i for i, v in enumerate(record) if len(v) > MAX_CELL_CHARS)
-                raise _cell_too_long(f"第 {start} 行第 {col + 1} 列", len(record[col]))
-            rows.append((start, record))
-            start = reader.line_num + 1
-    except csv.Error as exc:
-        raise FileRejected(
-            "csv", f"CSV 文件第 {start} 行格式有误（{exc}）", "请检查该行的引号是否成对，或另存为 .xlsx 后重新提交"
-        ) from exc
-    return Grid(rows=rows, encoding=encoding)
+def _label(enc: str) -> str:
+    return "utf-8" if enc == "utf-8-sig" else enc
 
 
-def _read_excel(path: Path) -> Grid:
+def csv_encoding(path: Path) -> str:
+    """`decode_csv`'s verdict without holding the text: each encoding is tried over the whole
+    file in 1 MB blocks (strict; the decoded text is thrown away). Returns the codec to read with."""
+    for enc in CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(enc)("strict")
+        start = ""
+        try:
+            with open(path, "rb") as f:
+                while block := f.read(1 << 20):
+                    text = decoder.decode(block)
+                    if len(start) < 65536:
+                        start += text[:65536 - len(start)]
+                decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            continue
+        if any(ch in _CONTROL for ch in start):
+            break  # binary content that happens to decode: not a CSV
+        return enc
+    raise _encoding_rejected()
+
+
+def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list]]:
+    """(line where the record starts, fields) for each record, read as a stream."""
+    limit = path.stat().st_size + 1
+    if csv.field_size_limit() < limit:
+        csv.field_size_limit(limit)  # a long cell is judged below, in words a clerk can act on
+    with open(path, encoding=encoding, newline="") as f:
+        reader = csv.reader(f)
+        start = 1
+        try:
+            for record in reader:
+                if len(record) > MAX_COLUMNS:
+                    raise _too_many_columns(start, len(record))
+                if record and max(map(len, record)) > MAX_CELL_CHARS:
+                    col = next(i for i, v in enumerate(record) if len(v) > MAX_CELL_CHARS)
+                    raise _cell_too_long(f"第 {start} 行第 {col + 1} 列", len(record[col]))
+                yield start, record
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            raise FileRejected(
+                "csv", f"CSV 文件第 {start} 行格式有误（{exc}）", "请检查该行的引号是否成对，或另存为 .xlsx 后重新提交"
+            ) from exc
+
+
+def _excel_rows(path: Path) -> tuple[Iterator[tuple[int, list]], list]:
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except PasswordError as exc:
@@ -96,11 +163,22 @@ def _read_excel(path: Path) -> Grid:
                 sheet = candidate
                 break
         if sheet is None:
-            return Grid(rows=[])
-        cells = sheet.to_python(skip_empty_area=False)
-        merges = sheet.merged_cell_ranges or []
-    _check_cell_sizes(cells)
-    return Grid(rows=[(i + 1, list(r)) for i, r in enumerate(cells)], merges=list(merges))
+            return iter(()), []
+        merges = list(sheet.merged_cell_ranges or [])
+    return _sheet_rows(sheet), merges
+
+
+def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
+    """The sheet from A1, as `to_python(skip_empty_area=False)` lays it out, one row at a time
+    (calamine holds the cells compactly; Python objects are made a row at a time). `iter_rows`
+    starts at row 1 but at the first used column: the columns before it are padded."""
+    pad = [""] * sheet.start[1]
+    for i, row in enumerate(sheet.iter_rows()):
+        cells = pad + row if pad else row
+        if max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
+            c = next(c for c, v in enumerate(cells) if type(v) is str and len(v) > MAX_CELL_CHARS)
+            raise _cell_too_long(f"单元格 {_column_letters(c + 1)}{i + 1}", len(cells[c]))
+        yield i + 1, cells
 
 
 def _column_letters(n: int) -> str:
@@ -109,16 +187,6 @@ def _column_letters(n: int) -> str:
         n, r = divmod(n - 1, 26)
         letters = chr(65 + r) + letters
     return letters
-
-
-def _check_cell_sizes(cells: list[list]) -> None:
-    longest = max((len(v) for row in cells for v in row if type(v) is str), default=0)
-    if longest <= MAX_CELL_CHARS:
-        return
-    for r, row in enumerate(cells):
-        for c, v in enumerate(row):
-            if type(v) is str and len(v) > MAX_CELL_CHARS:
-                raise _cell_too_long(f"单元格 {_column_letters(c + 1)}{r + 1}", len(v))
 
 
 def _cell_too_long(where: str, n: int) -> FileRejected:
