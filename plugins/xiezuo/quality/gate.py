@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import numpy as np
 import pandas as pd
 
 from .. import contracts as C
@@ -83,43 +84,72 @@ def build_suite(contract: C.Contract):
     return suite
 
 
+_USED: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def _used_columns(contract: C.Contract) -> frozenset[str]:
+    """The frame columns the contract's suite reads (as a column, a column pair or a row
+    condition): the others are left out of the frame — GX fingerprints every column of a batch,
+    and building and hashing columns no expectation reads was a third of a large file's gate."""
+    import json
+
+    key = (contract.kind, id(contract))
+    used = _USED.get(key)
+    if used is None:
+        suite = _validation(contract).suite
+        text = json.dumps([e.configuration.to_json_dict()["kwargs"] for e in suite.expectations],
+                          default=str, ensure_ascii=False)
+        used = frozenset(n for n in _frame_columns(contract) if f'"{n}"' in text)
+        _USED[key] = used
+    return used
+
+
+def _frame_columns(contract: C.Contract) -> list[str]:
+    out = []
+    for col in contract.columns:
+        if col.type == "id":
+            base = _gx_column(col).replace("_key", "")
+            out += [_gx_column(col), f"{base}_gender", f"_chk_{col.name}_problem", f"_chk_{col.name}_age"]
+        elif col.type != "personal":
+            out.append(col.name)
+    return out
+
+
 def _frame(parsed: Parsed) -> pd.DataFrame:
-    """The parsed columns as one DataFrame for GX (numbers as floats, dates as datetimes, and the
-    age at the rule's date for ID columns); built column by column, no row dicts."""
+    """The parsed columns the suite reads, as one DataFrame for GX: numbers as floats (None →
+    NaN), dates as datetimes, the age at the rule's date for ID columns, everything else as
+    plain objects (pandas would otherwise infer and validate a string dtype, cell by cell)."""
     contract = parsed.contract
     columns = parsed.columns
-    data: dict[str, object] = {ROW: pd.Series(parsed.row_numbers, dtype="int64")}
-    for name, values in columns.items():
-        data[name] = values
-    df = pd.DataFrame(data) if parsed.row_numbers else pd.DataFrame({ROW: pd.Series([], dtype="int64")})
+    used = _used_columns(contract)
+    n = len(parsed.row_numbers)
+    nothing = [None] * n
+    data: dict[str, object] = {ROW: np.asarray(parsed.row_numbers, dtype="int64")}
     for col in contract.columns:
         if col.type == "personal":
             continue
         g = _gx_column(col)
-        if g not in df:
-            df[g] = None
-        if col.type in C.NUMERIC_TYPES:
-            nan = float("nan")
-            df[g] = pd.Series([nan if v is None else float(v) for v in columns.get(g, ())] if g in columns
-                              else df[g], index=df.index, dtype="float64")
-        elif col.type == "date":
-            df[g] = pd.to_datetime(df[g], errors="coerce")
-        elif col.type == "bool":
-            df[g] = df[g].astype("object")
+        if g in used:
+            values = columns.get(g, nothing)
+            if col.type in C.NUMERIC_TYPES:
+                data[g] = np.array(values, dtype="float64")  # Decimal → float, None → NaN
+            elif col.type == "date":
+                data[g] = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce").to_numpy()
+            else:
+                data[g] = pd.Series(values, dtype="object")
         if col.type == "id":
             base = g.replace("_key", "")
             for extra in (f"{base}_gender", f"_chk_{col.name}_problem"):
-                if extra not in df:
-                    df[extra] = None
-            at = next((r.at for r in col.rules if r.at), None)
-            births = columns.get(f"_chk_{col.name}_birth", [None] * len(df))
-            whens = columns.get(at, [None] * len(df)) if at else [None] * len(df)
-            df[f"_chk_{col.name}_age"] = pd.to_numeric(pd.Series(
-                [X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
-                 for b, w in zip(births, whens)], dtype="object"), errors="coerce")
-            if f"_chk_{col.name}_birth" in df:
-                df = df.drop(columns=[f"_chk_{col.name}_birth"])
-    return df
+                if extra in used:
+                    data[extra] = pd.Series(columns.get(extra, nothing), dtype="object")
+            age = f"_chk_{col.name}_age"
+            if age in used:
+                at = next((r.at for r in col.rules if r.at), None)
+                births = columns.get(f"_chk_{col.name}_birth", nothing)
+                whens = columns.get(at, nothing) if at else nothing
+                data[age] = np.array([X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
+                                      for b, w in zip(births, whens)], dtype="float64")
+    return pd.DataFrame(data, copy=False)
 
 
 _VALIDATIONS: dict[tuple[str, str, int], object] = {}
