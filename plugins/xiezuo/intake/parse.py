@@ -458,7 +458,8 @@ def _typed_column(col: C.Column, values: list, factor: float, mapped: bool):
         except TypeError:
             pass
         else:
-            typed = [None if t in missing else t for t in normed]
+            one: dict[str, str] = {}  # equal texts share one object (a company named on every row)
+            typed = [None if t in missing else one.setdefault(t, t) for t in normed]
             keep = [pos for pos, t in enumerate(typed) if t is None and values[pos] != ""]
             return typed, errors, keep
     memo: dict = {}
