@@ -9,6 +9,7 @@ from functools import lru_cache
 from ..config import settings
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+INDEX_RESULTS = 1000
 
 
 @lru_cache(maxsize=None)
@@ -20,8 +21,20 @@ def _context(root: str):
     ctx = gx.get_context(mode="file", project_root_dir=root)
     bars = ctx.variables.progress_bars
     globally = bars.get("globally") if isinstance(bars, dict) else getattr(bars, "globally", None)
+    changed = False
     if globally is not False:
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
+        changed = True
+    # The Data Docs index lists the latest results only: GX reads every listed result to build
+    # it, so an index of all of them grew with every file ever received. Older pages stay.
+    sites = ctx.variables.data_docs_sites or {}
+    for site in sites.values():
+        index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
+        if index.get("validation_results_limit") != INDEX_RESULTS:
+            index["validation_results_limit"] = INDEX_RESULTS
+            ctx.variables.data_docs_sites = sites
+            changed = True
+    if changed:
         ctx.variables.save()
     return ctx
 
