@@ -9,8 +9,7 @@ from pathlib import Path
 from tests import corpus
 from xiezuo.intake.parse import parse_file
 from xiezuo.quality import gate
-from xiezuo.quality.context import INDEX_RESULTS, context
-from xiezuo.quality.marts_gate import build_new_data_docs
+from xiezuo.quality.context import INDEX_RESULTS, build_data_docs, context
 from xiezuo.reference import programme
 
 
@@ -30,7 +29,7 @@ def test_only_new_results_are_rendered(tmp_path, monkeypatch):
 
     gate.run_gate(parsed, county_code=county.code, sha256="a")
     gate.run_gate(parsed, county_code=county.code, sha256="b")
-    build_new_data_docs(ctx)
+    build_data_docs()
     first = _pages(site)
     assert len(first) == 2 and (site / "index.html").exists()
     suite_page = next((site / "expectations").rglob("*.html"))
@@ -38,11 +37,11 @@ def test_only_new_results_are_rendered(tmp_path, monkeypatch):
 
     time.sleep(0.01)
     gate.run_gate(parsed, county_code=county.code, sha256="c")
-    build_new_data_docs(ctx)
+    build_data_docs()
     second = _pages(site)
     assert len(second) == 3
     assert {p: second[p] for p in first} == first  # the earlier pages were not rendered again
     assert suite_page.stat().st_mtime_ns == suite_rendered  # nor the unchanged suite
 
-    build_new_data_docs(ctx)  # nothing new: nothing rendered (an empty list would mean "all" to GX)
+    build_data_docs()  # nothing new: nothing rendered (an empty list would mean "all" to GX)
     assert _pages(site) == second

@@ -50,4 +50,26 @@ def data_docs_index() -> str:
 
 
 def build_data_docs() -> None:
-    context().build_data_docs()
+    """Render the Data Docs pages that are missing or stale — the validation results since the
+    last build (this gate's and the intake's), suites changed since — and the index. A full
+    build re-rendered every result ever kept: its time grew with every file and every run."""
+    from great_expectations.data_context.store.html_site_store import HtmlSiteStore
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier, ValidationResultIdentifier)
+
+    ctx = context()
+    results = ctx.validation_results_store.list_keys()
+    suites = ctx.expectations_store.list_keys()
+    suite_files = ctx.expectations_store.store_backend
+    for name, cfg in ctx.variables.data_docs_sites.items():
+        html = HtmlSiteStore(store_backend=cfg["store_backend"], runtime_environment={"root_directory": ctx.root_directory})
+        pages = html.store_backends[ValidationResultIdentifier]
+        todo = [k for k in results if not pages.has_key(k.to_tuple())]
+        suite_pages = html.store_backends[ExpectationSuiteIdentifier]
+        for k in suites:
+            page = os.path.join(suite_pages.full_base_directory, suite_pages._convert_key_to_filepath(k.to_tuple()))
+            source = os.path.join(suite_files.full_base_directory, suite_files._convert_key_to_filepath(k.to_tuple()))
+            if not os.path.exists(page) or os.path.getmtime(page) < os.path.getmtime(source):
+                todo.append(k)
+        if todo:  # (an empty list would mean "everything" to GX)
+            ctx.build_data_docs(site_names=[name], resource_identifiers=todo)
