@@ -11,12 +11,25 @@ rebuilt by the transform DAG (the reprocess DAG emits the raw-layer Asset).
 It never loses an accepted submission: an accepted original whose archive copy is missing or
 altered, that cannot be read any more, or that today's rules would reject, keeps its rows and
 status, and is reported ("kept").
+
+Speed (issue 7: an archive of many small ledgers): reading and gating a file (parse + GX) is
+nearly all the work and depends on nothing but the file, so it runs in worker processes
+(`XIEZUO_REPROCESS_WORKERS`, default: the machine's cores, at most 4; 1 = all in this process),
+while this process takes the results in submission order and writes them one transaction per
+file. The warning about workers another county reported depends on the earlier submissions'
+rows, so it is computed here, at write time, against the database as it then stands. The gate
+screens each file with GX's cheapest result format first (quality.gate.run_gate `screen`).
 """
 from __future__ import annotations
 
+import io
 import logging
+import os
+import pickle
 import shutil
 import tempfile
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -92,13 +105,25 @@ def evaluate_original(archived: Path, original_name: str, county_code: str, sha2
     month, so it is read from a private temporary copy under that name. Workers another county
     reported are warned about as the intake does, against the ledgers as they stood before
     `submission_id`."""
+    from ..warehouse.database import engine
+
+    kind, parsed, problems = _read_and_gate(archived, original_name, county_code, sha256, today)
+    if parsed is not None:
+        with engine().connect() as conn:
+            problems = problems + _other_county(conn, county_code, parsed, submission_id)
+    return (kind, parsed, *_split(problems))
+
+
+def _read_and_gate(archived: Path, original_name: str, county_code: str, sha256: str,
+                   today: date, *, screen: bool = False) -> tuple[str | None, object, list]:
+    """The part of the evaluation that depends on the file alone (safe to run in a worker):
+    (kind or None, Parsed or None, the reader's and the gate's problems)."""
     from ..config import settings
     from ..intake.parse import parse_file
     from ..intake.problems import FileRejected
-    from ..intake.process import _safety, other_county_warnings
+    from ..intake.process import _safety
     from ..quality.gate import run_gate
     from ..reference import programme
-    from ..warehouse.database import engine
 
     county = programme().by_code(county_code)
     s = settings()
@@ -109,14 +134,156 @@ def evaluate_original(archived: Path, original_name: str, county_code: str, sha2
             _safety(copy, s.max_file_mb)
             parsed = parse_file(copy, county, pii_key=s.pii_key, today=today)
             problems = parsed.findings.errors + parsed.findings.warnings + run_gate(
-                parsed, county_code=county.code, sha256=sha256)
-            with engine().connect() as conn:
-                problems += other_county_warnings(conn, county.code, parsed, before_submission_id=submission_id)
+                parsed, county_code=county.code, sha256=sha256, screen=screen)
         except FileRejected as exc:
-            return exc.kind, None, [exc.problem()], []
+            return exc.kind, None, [exc.problem()]
+    return parsed.kind, parsed, problems
+
+
+def _other_county(conn, county_code: str, parsed, submission_id: int | None) -> list:
+    from ..intake.process import other_county_warnings
+
+    return other_county_warnings(conn, county_code, parsed, before_submission_id=submission_id)
+
+
+def _split(problems: list) -> tuple[list, list]:
     errors = [p for p in problems if p.severity == "error"]
     warnings = sorted((p for p in problems if p.severity != "error"), key=lambda p: (p.row or 0, p.column or ""))
-    return parsed.kind, parsed, errors, warnings
+    return errors, warnings
+
+
+# ---- evaluation in worker processes -------------------------------------------------------
+
+def _workers() -> int:
+    raw = os.environ.get("XIEZUO_REPROCESS_WORKERS", "").strip()
+    if raw:
+        try:
+            return max(1, int(raw))
+        except ValueError:
+            log.warning("XIEZUO_REPROCESS_WORKERS=%r is not a number; using the default", raw)
+    return max(1, min(4, os.cpu_count() or 1))
+
+
+class _Pickler(pickle.Pickler):
+    """A Parsed crosses the process boundary with its contract by name (the receiver's own
+    loaded contract is the one everything else compares with) and its cell renderers by their
+    key in the reader's table (one of them is a lambda, which pickle cannot name)."""
+
+    def reducer_override(self, obj):
+        from .. import contracts as C
+        from ..intake import parse as P
+
+        if isinstance(obj, C.Contract):
+            return C.load, (obj.kind,)
+        if callable(obj):
+            for key, fn in P._RENDER.items():
+                if fn is obj:
+                    return _renderer, (key,)
+        return NotImplemented
+
+
+def _renderer(key: str):
+    from ..intake import parse as P
+
+    return P._RENDER[key]
+
+
+def _worker_init() -> None:
+    """A forked worker does not use the database. It drops the parent's engine so that nothing
+    in it can check out one of the parent's pooled connections (psycopg leaves a connection
+    inherited across fork() open when it is collected, so the parent's sessions are safe)."""
+    from ..warehouse.database import _engine
+
+    _engine.cache_clear()
+
+
+def _evaluate_in_worker(job: tuple) -> bytes:
+    """Runs in a worker: (kind, Parsed, problems) of one archived original, pickled here so a
+    Parsed can travel (see _Pickler). An exception travels as itself."""
+    kind, parsed, problems = _read_and_gate(*job, screen=True)
+    buf = io.BytesIO()
+    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump((kind, parsed, problems))
+    return buf.getvalue()
+
+
+class _Evaluations:
+    """Jobs evaluated ahead by a pool of worker processes; results taken back in job order.
+    A worker that dies (a crash in a reader, the OOM killer) breaks the pool: every job it took
+    down is evaluated again alone in a fresh one-worker pool, so one bad file cannot cost its
+    neighbours, and the pool is replaced for the jobs still to come."""
+
+    def __init__(self, jobs: list[tuple], workers: int):
+        import multiprocessing as mp
+
+        self._jobs = jobs
+        self._workers = workers
+        self._ctx = mp.get_context("fork")  # the parent's loaded contracts and GX suites come along
+        self._pool = self._new_pool(workers)
+        self._pending: dict[int, object] = {}
+        self._next = 0
+        self._ahead = workers * 4
+
+    def _new_pool(self, n: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(max_workers=n, mp_context=self._ctx, initializer=_worker_init)
+
+    def _fill(self, upto: int) -> None:
+        while self._next < min(len(self._jobs), upto):
+            self._pending[self._next] = self._submit(self._next)
+            self._next += 1
+
+    def _submit(self, i: int) -> tuple:
+        try:
+            return self._pool, self._pool.submit(_evaluate_in_worker, self._jobs[i])
+        except BrokenProcessPool:  # broke since the last job was taken back
+            self._replace_pool(self._pool)
+            return self._pool, self._pool.submit(_evaluate_in_worker, self._jobs[i])
+
+    def result(self, i: int) -> tuple:
+        """(kind, Parsed or None, problems) of job i; raises what the evaluation raised."""
+        self._fill(i + 1 + self._ahead)
+        pool, fut = self._pending.pop(i)
+        try:
+            payload = fut.result()
+        except BrokenProcessPool:
+            self._replace_pool(pool)
+            payload = self._alone(i)
+        return pickle.loads(payload)
+
+    def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
+        """A broken pool's queued jobs all fail with it: a new pool takes them over (the job
+        being waited for is retried alone by the caller)."""
+        if broken is not self._pool:
+            return  # replaced already
+        broken.shutdown(wait=False, cancel_futures=True)
+        self._pool = self._new_pool(self._workers)
+        for j, (pool, fut) in sorted(self._pending.items()):
+            if pool is broken and not (fut.done() and not fut.cancelled() and fut.exception() is None):
+                self._pending[j] = self._pool, self._pool.submit(_evaluate_in_worker, self._jobs[j])
+
+    def _alone(self, i: int) -> bytes:
+        """Job i in a one-worker pool of its own: if it is the one that kills its worker, it
+        raises BrokenProcessPool again and is reported as not re-read; its neighbours are not."""
+        alone = self._new_pool(1)
+        try:
+            return alone.submit(_evaluate_in_worker, self._jobs[i]).result()
+        finally:
+            alone.shutdown(wait=True, cancel_futures=True)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class _Inline:
+    """The same interface, evaluated here when it is asked for (one worker)."""
+
+    def __init__(self, jobs: list[tuple]):
+        self._jobs = jobs
+
+    def result(self, i: int) -> tuple:
+        return _read_and_gate(*self._jobs[i], screen=True)
+
+    def close(self) -> None:
+        pass
 
 
 def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: list) -> str:
@@ -136,8 +303,12 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
             "and period_month = :p and status in ('accepted', 'accepted_with_warnings') "
             "and submission_id < :id order by submission_id desc limit 1"),
             {"c": sub["county_code"], "k": kind, "p": period, "id": sub["submission_id"]}).scalar()
-    for contract in C.all_contracts():
-        conn.execute(sa.text(f"delete from {raw.table(contract.kind)} where submission_id = :id"),
+    # A submission's rows are only ever in its registered kind's table (the intake and this
+    # function both copy them under the kind they register), so that table is the one to clear;
+    # the new kind's too, should today's reading differ (it then has none there, but it is cheap).
+    valid = {contract.kind for contract in C.all_contracts()}
+    for k in dict.fromkeys(x for x in (sub["submission_type"], kind) if x in valid):
+        conn.execute(sa.text(f"delete from {raw.table(k)} where submission_id = :id"),
                      {"id": sub["submission_id"]})
     receipt = receipt_json(
         file=sub["original_name"], sha256=sub["sha256"], county_code=sub["county_code"], submission_type=kind,
@@ -159,8 +330,10 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
 
 def reprocess(sel: Selection) -> Report:
     """Rebuild the raw layer of the selected submissions from their archived originals."""
+    from .. import contracts as C
     from ..intake.archive import sha256_of
     from ..pipeline import prepare_warehouse
+    from ..quality.gate import _validation
     from ..warehouse.database import engine
 
     sel.validate()
@@ -169,6 +342,8 @@ def reprocess(sel: Selection) -> Report:
     with engine().connect() as conn:
         subs = select(conn, sel)
     report.selected = len(subs)
+    todo: list[tuple[dict, dict]] = []
+    jobs: list[tuple] = []
     for sub in subs:
         label = {k: sub[k] for k in ("submission_id", "original_name", "county_code", "submission_type")}
         label["period"] = f"{sub['period_month']:%Y-%m}" if sub["period_month"] else None
@@ -179,23 +354,65 @@ def reprocess(sel: Selection) -> Report:
                       sub["submission_id"], archived)
             continue
         today = sub["received_at"].date()  # "a month after the current month" as on the day received
-        try:
-            kind, parsed, errors, warnings = evaluate_original(
-                archived, sub["original_name"], sub["county_code"], sub["sha256"], today, sub["submission_id"])
-        except Exception as exc:  # noqa: BLE001 - reported; the registration stays as it was
-            report.kept.append({**label, "reason": f"could not be re-read ({type(exc).__name__}: {exc})"})
-            log.exception("submission %s could not be re-read; kept as it was", sub["submission_id"])
-            continue
-        if sub["status"] in ACCEPTED and errors:
-            report.kept.append({**label, "reason": "today's rules would reject it; the accepted version is kept",
-                                "errors": [p.as_json() for p in errors[:20]]})
-            continue
-        with engine().begin() as conn:
-            status = _replace(conn, sub, kind, parsed, errors, warnings)
-        if status == sub["status"] and kind == sub["submission_type"]:
-            report.unchanged += 1
-        else:
-            report.changed.append({**label, "was": sub["status"], "now": status})
+        todo.append((sub, label))
+        jobs.append((archived, sub["original_name"], sub["county_code"], sub["sha256"], today))
+
+    workers = min(_workers(), len(jobs))
+    if workers > 1:
+        # Each kind's GX suite is set up here, once, before the workers fork: they inherit it
+        # instead of each writing the same suite to the GX store at the same moment.
+        for k in sorted({sub["submission_type"] for sub, _ in todo} & set(C.available_kinds())):
+            _validation(C.load(k))
+        evaluations = _Evaluations(jobs, workers)
+    else:
+        evaluations = _Inline(jobs)
+    log.info("reprocessing %d archived original(s) with %d worker(s)", len(jobs), workers)
+    try:
+        for n, (sub, label) in enumerate(todo):
+            _one(report, sub, label, evaluations, n)
+    finally:
+        evaluations.close()
     log.info("reprocessed %d submission(s): %d unchanged, %d changed, %d kept",
              report.selected, report.unchanged, len(report.changed), len(report.kept))
     return report
+
+
+class _NotReread(Exception):
+    pass
+
+
+def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> None:
+    """Take back evaluation n and write it: the registration and rows replaced in one
+    transaction, the other-county warnings computed in it, against the earlier submissions as
+    they now stand."""
+    from ..warehouse.database import engine
+
+    try:
+        kind, parsed, problems = evaluations.result(n)
+    except Exception as exc:  # noqa: BLE001 - reported; the registration stays as it was
+        return _not_reread(report, sub, label, exc)
+    errors, _ = _split(problems)
+    if sub["status"] in ACCEPTED and errors:
+        report.kept.append({**label, "reason": "today's rules would reject it; the accepted version is kept",
+                            "errors": [p.as_json() for p in errors[:20]]})
+        return
+    try:
+        with engine().begin() as conn:
+            if parsed is not None:
+                try:
+                    problems = problems + _other_county(conn, sub["county_code"], parsed, sub["submission_id"])
+                except Exception as exc:  # noqa: BLE001
+                    raise _NotReread() from exc
+            errors, warnings = _split(problems)
+            status = _replace(conn, sub, kind, parsed, errors, warnings)
+    except _NotReread as wrapped:
+        return _not_reread(report, sub, label, wrapped.__cause__)
+    if status == sub["status"] and kind == sub["submission_type"]:
+        report.unchanged += 1
+    else:
+        report.changed.append({**label, "was": sub["status"], "now": status})
+
+
+def _not_reread(report: Report, sub: dict, label: dict, exc: BaseException) -> None:
+    report.kept.append({**label, "reason": f"could not be re-read ({type(exc).__name__}: {exc})"})
+    log.error("submission %s could not be re-read; kept as it was", sub["submission_id"], exc_info=exc)

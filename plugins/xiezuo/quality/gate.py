@@ -6,6 +6,8 @@ rule and severity in `meta`, and its failures come back as problems on the clerk
 """
 from __future__ import annotations
 
+import threading
+from contextlib import contextmanager
 from datetime import date, datetime
 
 import numpy as np
@@ -186,20 +188,84 @@ def _validation(contract: C.Contract):
     return vd
 
 
-def run_gate(parsed: Parsed, *, county_code: str, sha256: str) -> list[Problem]:
-    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run)."""
+def run_gate(parsed: Parsed, *, county_code: str, sha256: str, screen: bool = False) -> list[Problem]:
+    """Validate with the contract's suite; the failures as problems (the Data Docs keep the run).
+
+    `screen=True` (reprocessing many archived files): the suite first runs unrecorded with GX's
+    cheapest result format, which computes only what decides success (no unexpected values or
+    row indexes) and skips the run's freshness check and store write. A file that passes every
+    expectation has no problems, so that is the answer; a file with a failing expectation runs
+    again exactly as below (recorded, COMPLETE), and its problems come from that run alone. The
+    problems are therefore the same as without screening; what differs is that a clean file
+    leaves no new validation result in the Data Docs."""
     vd = _validation(parsed.contract)
     frame = _frame(parsed)
     start = datetime(parsed.period.year, parsed.period.month, 1)
     end = datetime.combine(period_end(parsed.period), datetime.min.time())
+    parameters = {"period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end)}
+    if screen:
+        screened = _screen(vd, frame, parameters)
+        if screened.success:
+            return _problems(screened, parsed)
     result = vd.run(
         batch_parameters={"dataframe": frame},
-        expectation_parameters={"period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end)},
+        expectation_parameters=parameters,
         result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
         run_id=None,
     )
     del frame
     return _problems(result, parsed)
+
+
+def _screen(vd, frame: pd.DataFrame, parameters: dict):
+    """The validation definition's suite on its batch definition, as ValidationDefinition.run
+    validates it (GX 1.24 core/validation_definition.py: the same v1 Validator), with the
+    BOOLEAN_ONLY result format: for a map expectation that is the row and unexpected counts
+    only (expectation.py get_validation_dependencies returns before the value and index
+    metrics), and success is decided from those counts either way. Nothing is stored."""
+    from great_expectations.validator.v1_validator import Validator
+
+    validator = Validator(batch_definition=vd.batch_definition, batch_parameters={"dataframe": frame},
+                          result_format={"result_format": "BOOLEAN_ONLY"})
+    with _configurations_memoised():
+        return validator.validate_expectation_suite(vd.suite, parameters)
+
+
+@contextmanager
+def _configurations_memoised():
+    """GX 1.24 builds an expectation's `configuration` afresh (pydantic .dict(), the type name
+    from the class name by regex) every time it is read, and a validation reads it about forty
+    times per expectation (expectation.py `_get_domain_kwargs`, `_get_success_kwargs`,
+    `get_validation_dependencies`): half the time of a small file's run. During a screening run
+    it is built once per expectation object and reused while none of the object's fields has
+    been reassigned (GX builds these objects from configurations and only reads them). Only the
+    unrecorded screening run uses this; the recorded run is GX as it comes. One screening run at
+    a time per process (the lock), so the class attribute is always put back as it was."""
+    from great_expectations.expectations.expectation import Expectation
+
+    with _MEMO_LOCK:
+        plain = Expectation.__dict__["configuration"]
+        memo: dict[int, tuple[object, tuple, object]] = {}
+
+        def configuration(self):
+            fields = tuple(self.__dict__.values())
+            hit = memo.get(id(self))
+            if hit is not None and hit[0] is self and len(hit[1]) == len(fields) and all(
+                    a is b for a, b in zip(hit[1], fields)):
+                return hit[2]
+            built = plain.fget(self)
+            memo[id(self)] = (self, fields, built)  # holds self: its id is not reused meanwhile
+            return built
+
+        Expectation.configuration = property(configuration, doc=plain.__doc__)
+        try:
+            yield
+        finally:
+            Expectation.configuration = plain
+            memo.clear()
+
+
+_MEMO_LOCK = threading.Lock()
 
 
 def _problems(result, parsed: Parsed) -> list[Problem]:
