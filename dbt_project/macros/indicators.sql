@@ -68,74 +68,93 @@
     ) as scope (area_code)
 {%- endmacro %}
 
-{#- The months a point at month p sees: 'month' (p only), 'ytd' (January to p), 'cumulative'
-    (programme start to p). -#}
-{% macro indicator_window(window, m, p) -%}
-    {%- if window == 'month' -%}{{ m }} = {{ p }}
-    {%- elif window == 'ytd' -%}{{ m }} <= {{ p }} and {{ m }} >= date_trunc('year', {{ p }})::date
-    {%- elif window == 'cumulative' -%}{{ m }} <= {{ p }}
-    {%- else -%}{{ exceptions.raise_compiler_error("unknown indicator window " ~ window) }}
-    {%- endif -%}
+{#- Running sums over an area's points (int_area_months, one row per area and month): the
+    year so far ('ytd') or since the programme start ('cumulative'). Every fact month is a point
+    (int_area_months spans the first to the last month with accepted data), so adding the points
+    up to M adds exactly the months a window up to M sees. -#}
+{% macro indicator_running(expr, window) -%}
+    sum({{ expr }}) over (
+        partition by p.area_code{{ ", date_trunc('year', p.period_month)" if window == 'ytd' }}
+        order by p.period_month)
 {%- endmacro %}
 
-{#- Additive rules (sum, count, mean) aggregate each area's month once, then add the months the
-    window sees: the same figures as aggregating the window's rows, without one join per point. -#}
-{% macro indicator_additive(i, window, columns, measures, value) -%}
+{#- Additive rules (sum, count, mean): each area's month is aggregated once, in one pass over the
+    fact; the month, YTD and since-start values add up the months the window sees (running sums
+    over the points): the same figures as aggregating the window's rows. measures: {name: the
+    month's aggregate}; value: the value from the window's sums, `@_<name>` standing for them. -#}
+{% macro indicator_additive(i, columns, measures, value) -%}
     with monthly as (
-        select scope_code as area_code, period_month, {{ measures }}
+        select scope_code as area_code, period_month
+            {%- for name, agg in measures.items() %}, {{ agg }} as {{ name }}{% endfor %}
         from ({{ indicator_scoped_rows(i, columns) }}) as r
         group by scope_code, period_month
+    ),
+    running as (
+        select p.area_code, p.period_month
+            {%- for name in measures.keys() %},
+            m.{{ name }} as month_{{ name }},
+            {{ indicator_running('m.' ~ name, 'ytd') }} as ytd_{{ name }},
+            {{ indicator_running('m.' ~ name, 'cumulative') }} as cumulative_{{ name }}
+            {%- endfor %}
+        from {{ ref('int_area_months') }} as p
+        left join monthly as m using (area_code, period_month)
     )
-    select p.area_code, p.period_month, {{ value }} as value
-    from {{ ref('int_area_months') }} as p
-    left join monthly as m
-        on m.area_code = p.area_code and {{ indicator_window(window, 'm.period_month', 'p.period_month') }}
-    group by p.area_code, p.period_month
+    select area_code, period_month,
+        {{ value.replace('@', 'month') }} as month_value,
+        {{ value.replace('@', 'ytd') }} as ytd_value,
+        {{ value.replace('@', 'cumulative') }} as cumulative_value
+    from running
 {%- endmacro %}
 
 {#- rule "sum": sum of the value over the window's rows; a missing value contributes nothing;
     no qualifying rows gives 0. YTD = sum of the year's months; city = all counties' rows. -#}
-{% macro rule_sum(i, window) -%}
-    {{ indicator_additive(i, window, {'v': i.value}, 'sum(v) as s', 'coalesce(sum(m.s), 0)') }}
+{% macro rule_sum(i) -%}
+    {{ indicator_additive(i, {'v': i.value}, {'s': 'sum(v)'}, 'coalesce(@_s, 0)') }}
 {%- endmacro %}
 
 {#- rule "count": number of qualifying rows; YTD and since-start = sum of the months. -#}
-{% macro rule_count(i, window) -%}
-    {{ indicator_additive(i, window, {}, 'count(*) as n', 'coalesce(sum(m.n), 0)') }}
+{% macro rule_count(i) -%}
+    {{ indicator_additive(i, {}, {'n': 'count(*)'}, 'coalesce(@_n, 0)') }}
 {%- endmacro %}
 
 {#- rule "mean": mean over the window's rows (month, the year's rows, all counties' rows for the
     city), i.e. their sum over their count; 0 when an accepted ledger has no qualifying rows
     (the value exists, indicators.md). -#}
-{% macro rule_mean(i, window) -%}
-    {{ indicator_additive(i, window, {'v': i.value}, 'sum(v) as s, count(v) as n',
-                          'coalesce(sum(m.s) / nullif(sum(m.n), 0), 0)') }}
+{% macro rule_mean(i) -%}
+    {{ indicator_additive(i, {'v': i.value}, {'s': 'sum(v)', 'n': 'count(v)'},
+                          'coalesce(@_s / nullif(@_n, 0), 0)') }}
 {%- endmacro %}
 
 {#- rule "distinct": number of distinct keys among the window's rows: YTD = distinct over the
     year's months so far; the city counts a key reported by two counties once. For YTD and since
-    the start a key counts from the first month it appears in (in the year / at all). -#}
-{% macro rule_distinct(i, window) -%}
-    with keyed as (
+    the start a key counts from the first month it appears in (in the year / at all). The keys
+    are read once; each window counts its first appearances and adds them up to the month. -#}
+{% macro rule_distinct(i) -%}
+    with keyed as materialized (
         select distinct scope_code as area_code, period_month, k
         from ({{ indicator_scoped_rows(i, {'k': i.key}) }}) as r
         where k is not null
     ),
-    {%- if window == 'month' %}
-    firsts as (select area_code, period_month, k from keyed),
-    {%- else %}
-    firsts as (
-        select area_code, min(period_month) as period_month, k
-        from keyed
-        group by area_code, k{{ ", date_trunc('year', period_month)" if window == 'ytd' }}
+    month_n as (select area_code, period_month, count(*) as n from keyed group by 1, 2),
+    ytd_n as (
+        select area_code, period_month, count(*) as n from (
+            select area_code, k, min(period_month) as period_month
+            from keyed group by area_code, k, date_trunc('year', period_month)
+        ) as firsts group by 1, 2
     ),
-    {%- endif %}
-    monthly as (select area_code, period_month, count(*) as n from firsts group by 1, 2)
-    select p.area_code, p.period_month, coalesce(sum(m.n), 0) as value
+    cumulative_n as (
+        select area_code, period_month, count(*) as n from (
+            select area_code, k, min(period_month) as period_month from keyed group by area_code, k
+        ) as firsts group by 1, 2
+    )
+    select p.area_code, p.period_month,
+        coalesce(m.n, 0) as month_value,
+        coalesce({{ indicator_running('y.n', 'ytd') }}, 0) as ytd_value,
+        coalesce({{ indicator_running('c.n', 'cumulative') }}, 0) as cumulative_value
     from {{ ref('int_area_months') }} as p
-    left join monthly as m
-        on m.area_code = p.area_code and {{ indicator_window(window, 'm.period_month', 'p.period_month') }}
-    group by p.area_code, p.period_month
+    left join month_n as m using (area_code, period_month)
+    left join ytd_n as y using (area_code, period_month)
+    left join cumulative_n as c using (area_code, period_month)
 {%- endmacro %}
 
 {#- rule "snapshot": the value as of month M over the latest row of each project reported up to M
@@ -143,7 +162,7 @@
     project is its county and key). Optionally the latest row per latest_by (a park's latest
     level) is kept next; then the filter; then agg: sum of value | count_distinct of value.
     The window is always "since the start": YTD = the snapshot at M. -#}
-{% macro rule_snapshot(i, window) -%}
+{% macro rule_snapshot(i) -%}
     {%- set cols = {'project_key': i.key, 'v': i.value} -%}
     {%- for column in (i.filter | default({}, true)).keys() -%}{%- do cols.update({column: column}) -%}{%- endfor -%}
     {%- if i.latest_by is defined -%}{%- do cols.update({'latest_by': i.latest_by}) -%}{%- endif -%}
@@ -159,14 +178,20 @@
         from versions as v
         cross join lateral (values (v.area_code), ({{ sql_literal(var('city_code')) }}::text)) as scope (area_code)
     ),
+    last_point as (select max(period_month) as period_month from {{ ref('int_area_months') }}),
     projects as (
-        select p.area_code, p.period_month, s.submission_id, s.source_row, s.period_month as row_month
+        -- each version at every month it is the latest: from its month to the month before the
+        -- project's next report, or to the last point. Every such month is a point of its area
+        -- (int_area_months: every area × every month from the first with data to the last), so
+        -- the months are generated, not found by a range join against the points.
+        select s.point_area as area_code, g.period_month::date as period_month, s.submission_id,
+            s.source_row, s.period_month as row_month
             {%- for name in cols.keys() %}, s.{{ name }}{% endfor %}
-        from {{ ref('int_area_months') }} as p
-        join scoped as s
-          on s.point_area = p.area_code
-         and s.period_month <= p.period_month
-         and (s.next_month is null or s.next_month > p.period_month)
+        from scoped as s
+        cross join last_point as l
+        cross join lateral generate_series(
+            s.period_month, coalesce((s.next_month - interval '1 month')::date, l.period_month), interval '1 month'
+        ) as g (period_month)
     ),
     {%- if i.latest_by is defined %}
     kept as (
@@ -194,12 +219,16 @@
     group by p.area_code, p.period_month
 {%- endmacro %}
 
-{% macro indicator_rule(i, window) -%}
-    {%- if i.rule == 'sum' -%}{{ rule_sum(i, window) }}
-    {%- elif i.rule == 'count' -%}{{ rule_count(i, window) }}
-    {%- elif i.rule == 'distinct' -%}{{ rule_distinct(i, window) }}
-    {%- elif i.rule == 'mean' -%}{{ rule_mean(i, window) }}
-    {%- elif i.rule == 'snapshot' -%}{{ rule_snapshot(i, window) }}
+{#- An indicator at every point: month_value, ytd_value, cumulative_value. -#}
+{% macro indicator_rule(i) -%}
+    {%- if i.rule == 'sum' -%}{{ rule_sum(i) }}
+    {%- elif i.rule == 'count' -%}{{ rule_count(i) }}
+    {%- elif i.rule == 'distinct' -%}{{ rule_distinct(i) }}
+    {%- elif i.rule == 'mean' -%}{{ rule_mean(i) }}
+    {%- elif i.rule == 'snapshot' -%}
+    {#- a snapshot is as of the month, whatever the window: computed once #}
+    select area_code, period_month, value as month_value, value as ytd_value, value as cumulative_value
+    from ({{ rule_snapshot(i) }}) as snapshot
     {%- else -%}{{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": unknown rule " ~ i.rule) }}
     {%- endif -%}
 {%- endmacro %}
@@ -209,28 +238,18 @@
     (months of the year so far in which the area's value exists). -#}
 {% macro indicator_values(i) -%}
     with points as ({{ indicator_points(i) }}),
-    month_ as ({{ indicator_rule(i, 'month') }}),
-    {%- if i.rule == 'snapshot' %}
-    {#- a snapshot is as of the month, whatever the window: computed once #}
-    ytd as (select * from month_),
-    cumulative as (select * from month_)
-    {%- else %}
-    ytd as ({{ indicator_rule(i, 'ytd') }}),
-    cumulative as ({{ indicator_rule(i, 'cumulative') }})
-    {%- endif %}
+    windows as ({{ indicator_rule(i) }})
     select
         p.area_code,
         {{ sql_literal(i.code) }}::text as indicator_code,
         p.period_month,
         p.is_reported,
-        case when p.is_reported then m.value end::numeric(20, 4) as value,
-        y.value::numeric(20, 4) as ytd_value,
-        c.value::numeric(20, 4) as cumulative_value,
+        case when p.is_reported then w.month_value end::numeric(20, 4) as value,
+        w.ytd_value::numeric(20, 4) as ytd_value,
+        w.cumulative_value::numeric(20, 4) as cumulative_value,
         count(*) filter (where p.is_reported) over (
             partition by p.area_code, date_trunc('year', p.period_month) order by p.period_month
         )::integer as months_reported
     from points as p
-    join month_ as m using (area_code, period_month)
-    join ytd as y using (area_code, period_month)
-    join cumulative as c using (area_code, period_month)
+    join windows as w using (area_code, period_month)
 {%- endmacro %}

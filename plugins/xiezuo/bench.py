@@ -11,11 +11,14 @@ import json
 import os
 import random
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -239,42 +242,371 @@ def bench_pipeline(work: Path, small: int, large: int) -> None:
          seconds={str(k): round(v, 2) for k, v in times.items()})
 
 
+# ------------------------------------------------------------------------------------------------
+# History: many small ledgers of all six kinds, every county, month after month (issue 7)
+
+HISTORY_NEW_KIND = "exchange"  # the "one new small file" of the publish figures
+
+
+def history_months(n: int, today: date | None = None) -> list[date]:
+    """Up to `n` months of history: from the programme's start month, never later than the month
+    before today's (a month's ledgers arrive in the next month; the intake rejects months before
+    the start and after the current month, and reprocessing judges a file by the day it arrived).
+    So before mid-2028 "5 years" is all the history there can be: fewer months, said in the output."""
+    from .reference import programme
+    from .sample import months
+
+    today = today or date.today()
+    last = date(today.year - (today.month == 1), (today.month - 2) % 12 + 1, 1)
+    return months(programme().start_month, last)[:n]
+
+
+@lru_cache(maxsize=None)
+def _history_workers(county_code: str, n: int) -> tuple:
+    """`n` workers of a county for the history ledgers: the demo's workers (sample.worker_pool)
+    with made-up ID numbers of their own (valid check digits, never real), each starting before
+    the programme or in the month they join."""
+    import dataclasses
+
+    from .sample import make_id, worker_pool
+
+    base = worker_pool(county_code, 12)
+    r = random.Random(f"history-workers-{county_code}")
+    out, seen = [], set()
+    for i in range(n):
+        male = r.random() < 0.62
+        ident = ""
+        while not ident or ident in seen:
+            birth = date(r.randint(1968, 2000), r.randint(1, 12), r.randint(1, 28))
+            ident = make_id(county_code, birth, r.randint(1, 499), male)
+        seen.add(ident)
+        out.append(dataclasses.replace(base[i % len(base)], worker_id=ident, gender="男" if male else "女",
+                                       phone=f"1390000{r.randint(0, 9999):04d}",
+                                       start_date=date(2023, r.randint(1, 6), r.randint(1, 28)),
+                                       joins=0 if r.random() < 0.6 else r.randint(1, 59)))
+    return tuple(out)
+
+
+def history_records(kind: str, area, period: date, index: int, n: int) -> list[dict]:
+    """About `n` valid records of one county's ledger of `kind` for a month (`index`: months since
+    the history's first), from the demo's per-kind generators (sample.*_records)."""
+    from . import sample
+
+    rnd = random.Random(f"history-{kind}-{area.code}-{period}")
+    if kind == "investment":  # n projects, each keeps its type and size from month to month
+        return sample.investment_records(area, period, rnd, n_projects=n)
+    if kind == "employment":  # the county's workers in work by this month
+        out = []
+        for w in _history_workers(area.code, n + n // 4):
+            if w.joins > index:
+                continue
+            start = w.start_date if w.joins == 0 else period.replace(day=min(w.start_date.day, 28))
+            out.append({**{k: getattr(w, k) for k in ("worker_id", "name", "phone", "gender",
+                                                       "is_poverty_alleviated", "destination",
+                                                       "employment_type", "employer", "monthly_income")},
+                        "start_date": start})
+        return out[:n]
+    make = {"tourism": sample.tourism_records, "livelihood": sample.livelihood_records,
+            "consumer": sample.consumer_records, "exchange": sample.exchange_records}[kind]
+    out, batch = [], 0
+    while len(out) < n:  # the month's activities, sales, projects or events, several times over
+        recs = make(area, period, rnd)
+        if kind == "livelihood":  # a project code is unique within a ledger
+            recs = [{**r, "project_code": f"{r['project_code']}-{batch:03d}"} for r in recs]
+        out += recs
+        batch += 1
+    return out[:n]
+
+
+def history_file(kind: str, area, period: date, index: int, n: int, name_suffix: str = ""):
+    """One ledger as a clerk sends it (the demo's styles: xlsx or CSV, 序号, aliases, two-row
+    headers, 合计 rows, ...)."""
+    from . import contracts as C
+    from .sample import SampleFile, _style, grid
+
+    style = _style(kind, random.Random(f"history-style-{kind}-{area.code}-{period}{name_suffix}"))
+    rows, merges = grid(kind, area, period, history_records(kind, area, period, index, n), style)
+    return SampleFile(area.name, f"{area.name}{period.year}年{period.month}月{C.load(kind).title}{name_suffix}.{style.fmt}",
+                      rows, fmt=style.fmt, encoding=style.encoding, merges=merges, kind=kind, period=period)
+
+
+def _history_rows(seed: str, lo: int, hi: int) -> int:
+    return random.Random(seed).randint(lo, hi)
+
+
+def _load_history(files: list, inbox: Path, today: date) -> tuple[int, int]:
+    """The intake's real processing of each file, in this process (no Airflow): the cheapest
+    honest load. Each file lands in the archive and raw, as from the inbox. Returns (files, rows)."""
+    from .intake.discover import Candidate
+    from .intake.process import process
+    from .reference import programme
+    from .sample import write
+
+    prog = programme()
+    names = {a.name: a.code for a in prog.counties}
+    loaded = rows = 0
+    for sample in files:
+        path = write(sample, inbox)
+        out = process(Candidate(str(path), names[sample.folder]), today=today)
+        if not out.loaded:
+            raise RuntimeError(f"history ledger {sample.name} was {out.status}: {out}")
+        loaded += 1
+        rows += out.rows
+    return loaded, rows
+
+
+def _transform_task_seconds(run_id: str | None) -> dict[str, float]:
+    """How long each task of a transform DAG run took (Airflow's task instances)."""
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(TaskInstance.dag_id == "xiezuo_transform",
+                                                  TaskInstance.run_id == run_id).all()
+        return {ti.task_id: round((ti.end_date - ti.start_date).total_seconds(), 3)
+                for ti in tis if ti.start_date and ti.end_date}
+
+
+def _dag_run_seconds(dag_id: str, run_id: str | None) -> float:
+    from airflow.models.dagrun import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        dr = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_id == run_id).one()
+        return (dr.end_date - dr.start_date).total_seconds()
+
+
+def _publish_after_new_files(inbox: Path, new_files: list) -> list[dict]:
+    """For each file: drop it, `run_pipeline` (intake DAG, then the transform DAG: dbt build aside,
+    mart gate, publish); the whole run's time and the transform tasks' own."""
+    from .runner import run_pipeline
+    from .sample import write
+
+    out = []
+    for sample in new_files:
+        write(sample, inbox)
+        t = time.perf_counter()
+        rep = run_pipeline()
+        took = time.perf_counter() - t
+        if not rep.ok or rep.transform is None or not rep.transform.ok or not rep.outcomes:
+            raise RuntimeError(f"the pipeline did not publish {sample.name}: {rep.text()}")
+        tasks = _transform_task_seconds(rep.transform.run_id)
+        out.append({"run_pipeline": took, "intake_dag": _dag_run_seconds("xiezuo_intake", rep.intake.run_id),
+                    "transform": sum(tasks.values()), **tasks})
+    return out
+
+
+def _direct_transform(repeats: int) -> list[dict]:
+    """build_aside → gate_marts → publish called directly (no Airflow), with nothing new: the
+    transform's own cost at this history, without the DAG machinery."""
+    from .pipeline import gate_marts
+    from .warehouse.transform import build_aside, publish
+
+    out = []
+    for _ in range(repeats):
+        rec = {}
+        for name, step in (("build_aside", build_aside), ("gate_marts", gate_marts), ("publish", publish)):
+            t = time.perf_counter()
+            step()
+            rec[name] = time.perf_counter() - t
+        rec["transform"] = sum(rec.values())
+        out.append(rec)
+    return out
+
+
+def _median(values: list[float]) -> float:
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def _marts_digest() -> dict[str, str]:
+    """A digest of every published mart's rows (order-independent): to show that reprocessing
+    everything gives the same marts."""
+    from .warehouse.database import engine
+
+    with engine().connect() as conn:
+        tables = [r[0] for r in conn.exec_driver_sql(
+            "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+        return {t: conn.exec_driver_sql(
+            f"select md5(coalesce(string_agg(md5(t::text), '' order by md5(t::text)), '')) from marts.{t} as t").scalar()
+            for t in tables}
+
+
+def bench_history(work: Path, n_months: int, rows: tuple[int, int], repeats: int, n_counties: int = 0) -> None:
+    """Issue 7: publish time after one new small file with 1 month of history and with the whole
+    history (target: ≤ 1.5×), and reprocessing the whole archive (target: ≥ 20 files/s).
+
+    Same database throughout: 1 month of every county's six ledgers is loaded, then `repeats`
+    new small files (one county's ledger of the next month each) go through `run_pipeline` one by
+    one; then the rest of the history is loaded and `repeats` new small files of the month after
+    it are timed the same way. Then `reprocess --all` over the archive, and the marts it gives
+    are compared with the marts before it."""
+    from .ops.reprocess import Selection, reprocess
+    from .pipeline import gate_marts, prepare_warehouse
+    from .reference import programme
+    from .sample import months
+    from .warehouse.transform import build_aside, publish
+
+    direct = repeats > 1  # the quick run proves the run_pipeline measurement only
+    prepare_warehouse()
+    today = date.today()
+    hist = history_months(n_months, today)
+    if len(hist) < 2:
+        raise RuntimeError("the programme has not run for two months yet: no history to measure")
+    counties = programme().counties[:n_counties or None]
+    from .sample import KIND_ORDER
+
+    def month_files(index: int, skip: set) -> list:
+        m = hist[index]
+        return [history_file(k, a, m, index, _history_rows(f"{k}-{a.code}-{m}", *rows))
+                for a in counties for k in KIND_ORDER if (a.code, k) not in skip]
+
+    def new_files(month: date, index: int) -> list:  # one county's small ledger each
+        return [history_file(HISTORY_NEW_KIND, a, month, index, 12) for a in counties[:repeats]]
+
+    inbox = Path(os.environ["XIEZUO_INBOX"])
+    nxt = months(hist[-1], date(hist[-1].year + 1, 1, 1))[1]  # the month after the history
+    # ---- 1 month of history
+    t = time.perf_counter()
+    n_files, n_rows = _load_history(month_files(0, set()), inbox, today)
+    load_s = time.perf_counter() - t
+    build_aside(), gate_marts(), publish()  # the marts of the history before the measured runs
+    from .runner import run_pipeline
+
+    run_pipeline()  # nothing new: warms Airflow's metadata DB and DAG parsing, not the measured runs
+    first = _publish_after_new_files(inbox, new_files(hist[1], 1))
+    direct_first = _direct_transform(repeats) if direct else []
+    # ---- the rest of the history (the new files above already fill their slots of month 2)
+    skip = {(a.code, HISTORY_NEW_KIND) for a in counties[:repeats]}
+    t = time.perf_counter()
+    for index in range(1, len(hist)):
+        f, r = _load_history(month_files(index, skip if index == 1 else set()), inbox, today)
+        n_files, n_rows = n_files + f, n_rows + r
+    load_s += time.perf_counter() - t
+    emit("history_load", n_files / load_s, "files/s", months=len(hist), files=n_files, rows=n_rows,
+         first_month=f"{hist[0]:%Y-%m}", last_month=f"{hist[-1]:%Y-%m}",
+         note="intake.process.process per file, in one process (no Airflow)")
+    build_aside(), gate_marts(), publish()
+    full = _publish_after_new_files(inbox, new_files(nxt, len(hist)))
+    # Printed as soon as measured: a later failure must not lose them.
+    for key, label in (("run_pipeline", "whole run_pipeline (intake DAG + transform DAG)"),
+                       ("transform", "transform DAG tasks: dbt build aside + mart gate + publish")):
+        one, many = _median([r[key] for r in first]), _median([r[key] for r in full])
+        emit(f"publish_after_new_file_{len(hist)}_months_history_{key}", many, "s", one,
+             "the same with 1 month of history", target_ratio=1.5, what=label, repeats=repeats,
+             seconds_1_month=[round(r[key], 2) for r in first], seconds_full=[round(r[key], 2) for r in full])
+    for task in ("intake_dag", "dbt_build_aside", "mart_quality_gate", "publish_marts"):
+        if all(task in r for r in first + full):
+            emit(f"publish_part_{task}_{len(hist)}_months_history", _median([r[task] for r in full]), "s",
+                 _median([r[task] for r in first]), "the same with 1 month of history",
+                 seconds_full=[round(r[task], 2) for r in full])
+    if direct:
+        direct_full = _direct_transform(repeats)
+        for key in ("build_aside", "gate_marts", "publish", "transform"):
+            emit(f"direct_{key}_{len(hist)}_months_history", _median([r[key] for r in direct_full]), "s",
+                 _median([r[key] for r in direct_first]), "the same with 1 month of history",
+                 note="called directly, nothing new since the last publish")
+    # ---- reprocessing the whole archive
+    before = _marts_digest()
+    with _engine_conn() as conn:
+        raw_rows = conn.exec_driver_sql("select coalesce(sum(rows), 0) from raw.submissions "
+                                        "where status in ('accepted', 'accepted_with_warnings')").scalar()
+    t = time.perf_counter()
+    report = reprocess(Selection(all=True))
+    took = time.perf_counter() - t
+    emit("reprocess_all_files", report.selected / took, "files/s", 20.0, "target", files=report.selected,
+         seconds=round(took, 2), unchanged=report.unchanged, changed=len(report.changed), kept=len(report.kept),
+         what="ops.reprocess.reprocess(Selection(all=True)); the marts rebuild after it not included")
+    emit("reprocess_all_rows", raw_rows / took, "rows/s", rows=int(raw_rows))
+    build_aside(), gate_marts(), publish()
+    after = _marts_digest()
+    if before != after:
+        raise RuntimeError(f"the marts after reprocess --all differ: {[t for t in before if before[t] != after.get(t)]}")
+
+
+def _engine_conn():
+    from .warehouse.database import engine
+
+    return engine().connect()
+
+
+@contextmanager
+def _own_database(keep: bool = False):
+    """A database of its own on the configured server (the embedded one under XIEZUO_HOME by
+    default), with its own inbox, archive and XIEZUO_HOME: a benchmark never touches real data.
+    keep: leave both behind for a closer look (profiling dbt on the bench's data), and say where."""
+    from .warehouse.database import _engine, database_url
+
+    server = database_url()
+    name = f"xiezuo_bench_{os.getpid()}"
+    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.exec_driver_sql(f'create database "{name}"')
+    tmp = ""
+    try:
+        tmp = tempfile.mkdtemp(prefix="xiezuo-bench-")
+        work = Path(tmp)
+        if keep:
+            print(json.dumps({"kept": {"database": name, "work": tmp}}), file=sys.stderr, flush=True)
+        # Its own database, inbox, archive and Airflow home: a benchmark never touches real data.
+        os.environ["XIEZUO_DATABASE_URL"] = server.set(database=name).render_as_string(hide_password=False)
+        os.environ["XIEZUO_HOME"] = str(work / "home")
+        os.environ["XIEZUO_INBOX"] = str(work / "inbox")
+        os.environ["XIEZUO_SETTLE_SECONDS"] = "0"
+        yield work
+    finally:
+        _engine.cache_clear()
+        if not keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+            with admin.connect() as c:
+                c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+        admin.dispose()
+
+
+SECTIONS = ("intake", "pipeline", "history")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
     p = argparse.ArgumentParser(prog="xiezuo bench")
     p.add_argument("--quick", action="store_true", help="CI-sized data: proves the benchmark works")
+    p.add_argument("--only", choices=SECTIONS, action="append",
+                   help="run only this section (repeatable); default: all")
+    p.add_argument("--keep", action="store_true", help="history: keep its database and files (says where)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child:
         _intake_child(args.child)
         return 0
-    from .warehouse.database import database_url
+    only = args.only or list(SECTIONS)
+    if "intake" in only or "pipeline" in only:
+        with _own_database() as work:
+            if "intake" in only:
+                sizes = [2_000, 10_000] if args.quick else [10_000, 100_000, 400_000]
+                bench_intake(work, sizes, ["csv", "xlsx"])
+            if "pipeline" in only:
+                bench_pipeline(work, 200, 20_000 if args.quick else 100_000)
+    if "history" in only:
+        # A process of its own: a database that starts empty, and an Airflow home of its own
+        # (Airflow reads its home once per process).
+        cmd = [sys.executable, "-m", "xiezuo.bench", "--history-child", *(["--quick"] if args.quick else []),
+               *(["--keep"] if args.keep else [])]
+        if subprocess.run(cmd, check=False).returncode != 0:
+            raise RuntimeError("the history benchmark failed (its output is above)")
+    return 0
 
-    server = database_url()  # the configured server, or the embedded one under XIEZUO_HOME
-    name = f"xiezuo_bench_{os.getpid()}"
-    admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.exec_driver_sql(f'create database "{name}"')
-    try:
-        with tempfile.TemporaryDirectory(prefix="xiezuo-bench-") as tmp:
-            work = Path(tmp)
-            # Its own database, inbox, archive and Airflow home: a benchmark never touches real data.
-            os.environ["XIEZUO_DATABASE_URL"] = server.set(database=name).render_as_string(hide_password=False)
-            os.environ["XIEZUO_HOME"] = str(work / "home")
-            os.environ["XIEZUO_INBOX"] = str(work / "inbox")
-            os.environ["XIEZUO_SETTLE_SECONDS"] = "0"
-            sizes = [2_000, 10_000] if args.quick else [10_000, 100_000, 400_000]
-            bench_intake(work, sizes, ["csv", "xlsx"])
-            bench_pipeline(work, 200, 20_000 if args.quick else 100_000)
-    finally:
-        from .warehouse.database import _engine
 
-        _engine.cache_clear()
-        with admin.connect() as c:
-            c.exec_driver_sql(f'drop database if exists "{name}" with (force)')
+def _history_main(quick: bool, keep: bool) -> int:
+    with _own_database(keep) as work:
+        if quick:  # 2 months × 3 counties × 6 kinds, 20-40 rows each: proves it works
+            bench_history(work, n_months=2, rows=(20, 40), repeats=1, n_counties=3)
+        else:      # 5 years (or all there has been) × 8 counties × 6 kinds, a few hundred rows each
+            bench_history(work, n_months=60, rows=(300, 700), repeats=3)
     return 0
 
 
 if __name__ == "__main__":
+    if "--history-child" in sys.argv:
+        raise SystemExit(_history_main("--quick" in sys.argv, "--keep" in sys.argv))
     raise SystemExit(main())

@@ -34,7 +34,8 @@ def cmd_demo(args) -> int:
 def cmd_bench(args) -> int:
     from .bench import main as bench_main
 
-    return bench_main(["--quick"] if args.quick else [])
+    return bench_main((["--quick"] if args.quick else []) + [f"--only={o}" for o in args.only or []]
+                      + (["--keep"] if args.keep else []))
 
 
 def cmd_report(args) -> int:
@@ -65,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("demo", help="sample inbox for the demo city → pipeline → progress table").set_defaults(fn=cmd_demo)
     bench = sub.add_parser("bench", help="benchmarks: one JSON object per figure, with same-run baselines")
     bench.add_argument("--quick", action="store_true", help="CI-sized data")
+    bench.add_argument("--only", action="append", choices=("intake", "pipeline", "history"),
+                       help="only this section (repeatable)")
+    bench.add_argument("--keep", action="store_true", help="history: keep its database and files")
     bench.set_defaults(fn=cmd_bench)
     report = sub.add_parser("report", help="the bulletin (简报, Markdown and HTML) and the offline dashboard for a month")
     report.add_argument("--period", required=True, help="the month, YYYY-MM")
