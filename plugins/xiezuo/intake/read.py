@@ -84,41 +84,44 @@ def _encoding_rejected() -> FileRejected:
 
 
 def decode_csv(data: bytes) -> tuple[str, str]:
-    """Strict decoding: the first encoding that decodes every byte wins; otherwise rejected."""
+    """Strict decoding of bytes in memory: (text, encoding label); see `_first_encoding`."""
+    enc = _first_encoding(lambda: [data])
+    return data.decode(enc), _label(enc)
+
+
+def csv_encoding(path: Path) -> str:
+    """The codec to read a CSV file with, decided over the whole file in 1 MB blocks without
+    holding its text; see `_first_encoding`."""
+    def blocks():
+        with open(path, "rb") as f:
+            while block := f.read(1 << 20):
+                yield block
+    return _first_encoding(blocks)
+
+
+def _first_encoding(blocks) -> str:
+    """The rule, once: the first encoding that decodes every byte strictly wins (the decoded
+    text is thrown away); text with control characters in its first 64k characters is binary
+    that happens to decode, not a CSV; otherwise the file is rejected, never guessed."""
     for enc in CSV_ENCODINGS:
+        decoder = codecs.getincrementaldecoder(enc)("strict")
+        start = ""
         try:
-            text = data.decode(enc)
+            for block in blocks():
+                text = decoder.decode(block)
+                if len(start) < 65536:
+                    start += text[:65536 - len(start)]
+            decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             continue
-        if any(ch in _CONTROL for ch in text[:65536]):
-            break  # binary content that happens to decode: not a CSV
-        return text, _label(enc)
+        if any(ch in _CONTROL for ch in start):
+            break
+        return enc
     raise _encoding_rejected()
 
 
 def _label(enc: str) -> str:
     return "utf-8" if enc == "utf-8-sig" else enc
-
-
-def csv_encoding(path: Path) -> str:
-    """`decode_csv`'s verdict without holding the text: each encoding is tried over the whole
-    file in 1 MB blocks (strict; the decoded text is thrown away). Returns the codec to read with."""
-    for enc in CSV_ENCODINGS:
-        decoder = codecs.getincrementaldecoder(enc)("strict")
-        start = ""
-        try:
-            with open(path, "rb") as f:
-                while block := f.read(1 << 20):
-                    text = decoder.decode(block)
-                    if len(start) < 65536:
-                        start += text[:65536 - len(start)]
-                decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            continue
-        if any(ch in _CONTROL for ch in start):
-            break  # binary content that happens to decode: not a CSV
-        return enc
-    raise _encoding_rejected()
 
 
 def _csv_rows(path: Path, encoding: str) -> Iterator[tuple[int, list]]:

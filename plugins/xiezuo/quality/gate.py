@@ -15,11 +15,16 @@ import pandas as pd
 
 from .. import contracts as C
 from ..intake import cells as X
-from ..intake.parse import Parsed, key_column, period_end
+from ..intake.parse import Parsed, check_columns, id_columns, key_column, period_end
 from ..intake.problems import Problem
 from .context import context
 
 ROW = "__row"
+
+
+def _age_column(col: C.Column) -> str:
+    """The gate's own check column for an ID column: the age at the rule's date (never stored)."""
+    return f"_chk_{col.name}_age"
 
 
 def _gx_column(col: C.Column) -> str:
@@ -69,17 +74,17 @@ def build_suite(contract: C.Contract):
                 add(gxe.ExpectColumnValuesToBeBetween, col, "not_after_period", sev, column=g,
                     max_value={"$PARAMETER": "period_end"})
             elif r.check == "id_number":
-                add(gxe.ExpectColumnValuesToBeNull, col, "id_number", sev, column=f"_chk_{col.name}_problem")
+                add(gxe.ExpectColumnValuesToBeNull, col, "id_number", sev, column=check_columns(col)[0])
             elif r.check == "age_min":
-                add(gxe.ExpectColumnValuesToBeBetween, col, "age_min", sev, column=f"_chk_{col.name}_age",
+                add(gxe.ExpectColumnValuesToBeBetween, col, "age_min", sev, column=_age_column(col),
                     min_value=r.value)
             elif r.check == "age_max":
-                add(gxe.ExpectColumnValuesToBeBetween, col, "age_max", sev, column=f"_chk_{col.name}_age",
+                add(gxe.ExpectColumnValuesToBeBetween, col, "age_max", sev, column=_age_column(col),
                     max_value=r.value)
             elif r.check == "gender_matches_id":
                 idcol = contract.column(r.column)
                 add(gxe.ExpectColumnPairValuesToBeEqual, col, "gender_matches_id", sev, column_A=g,
-                    column_B=key_column(idcol).replace("_key", "_gender"), ignore_row_if="either_value_is_missing")
+                    column_B=id_columns(idcol)[2], ignore_row_if="either_value_is_missing")
             elif r.check == "only_when":
                 add(gxe.ExpectColumnValuesToBeNull, col, "only_when", sev, column=g,
                     row_condition=Col(r.column) != r.equals)
@@ -110,8 +115,7 @@ def _frame_columns(contract: C.Contract) -> list[str]:
     out = []
     for col in contract.columns:
         if col.type == "id":
-            base = _gx_column(col).replace("_key", "")
-            out += [_gx_column(col), f"{base}_gender", f"_chk_{col.name}_problem", f"_chk_{col.name}_age"]
+            out += [_gx_column(col), id_columns(col)[2], check_columns(col)[0], _age_column(col)]
         elif col.type != "personal":
             out.append(col.name)
     return out
@@ -140,14 +144,13 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
             else:
                 data[g] = pd.Series(values, dtype="object")
         if col.type == "id":
-            base = g.replace("_key", "")
-            for extra in (f"{base}_gender", f"_chk_{col.name}_problem"):
+            for extra in (id_columns(col)[2], check_columns(col)[0]):
                 if extra in used:
                     data[extra] = pd.Series(columns.get(extra, nothing), dtype="object")
-            age = f"_chk_{col.name}_age"
+            age = _age_column(col)
             if age in used:
                 at = next((r.at for r in col.rules if r.at), None)
-                births = columns.get(f"_chk_{col.name}_birth", nothing)
+                births = columns.get(check_columns(col)[1], nothing)
                 whens = columns.get(at, nothing) if at else nothing
                 data[age] = np.array([X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
                                       for b, w in zip(births, whens)], dtype="float64")
@@ -336,7 +339,7 @@ def _message(rule: str, col: C.Column, contract: C.Contract, parsed: Parsed, ite
     if rule == "not_after_period":
         return f"日期晚于报告月份 {parsed.period:%Y年%m月} 的最后一天；请核对"
     if rule == "id_number":
-        problem = item.get(f"_chk_{col.name}_problem")
+        problem = item.get(check_columns(col)[0])
         return problem if "请" in problem else f"{problem}；请对照身份证核对后改正"
     if rule == "age_min":
         return f"按身份证号码计算，上岗时未满 {v} 周岁；请核对身份证号码或就业时间"
