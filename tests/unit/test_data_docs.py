@@ -2,6 +2,7 @@
 pages already rendered are left alone (a full build grew with every result ever kept)."""
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 from pathlib import Path
@@ -45,3 +46,41 @@ def test_only_new_results_are_rendered(tmp_path, monkeypatch):
 
     build_data_docs()  # nothing new: nothing rendered (an empty list would mean "all" to GX)
     assert _pages(site) == second
+
+
+def test_old_results_leave_the_store_unchanged_and_the_index_stays_bounded(tmp_path, monkeypatch):
+    """GX lists and parses every result in its store on every build: beyond KEEP_RESULTS the
+    oldest move, byte for byte, to validations_archive/; the index and the pages cover the latest
+    INDEX_RESULTS."""
+    from xiezuo.quality import context as qc
+
+    monkeypatch.setenv("XIEZUO_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr(qc, "KEEP_RESULTS", 3)
+    monkeypatch.setattr(qc, "INDEX_RESULTS", 2)
+    case = next(c for c in corpus.rule_cases() if c.status == "accepted" and c.fmt == "xlsx")
+    path = case.write(tmp_path / "inbox")
+    county = programme().county(case.folder)
+    parsed = parse_file(path, county, pii_key=b"k" * 32, today=date(2025, 12, 31))
+    ctx = context()
+    store = Path(ctx.validation_results_store.store_backend.full_base_directory)
+    archive = store.parent / "validations_archive"
+    site = Path(ctx.root_directory) / "uncommitted" / "data_docs" / "local_site"
+    written: dict[str, bytes] = {}
+    for sha in "abcde":
+        gate.run_gate(parsed, county_code=county.code, sha256=sha)
+        time.sleep(0.01)
+    for p in store.rglob("*.json"):
+        written[str(p.relative_to(store))] = p.read_bytes()
+    assert len(written) == 5
+    build_data_docs()
+    kept = {str(p.relative_to(store)) for p in store.rglob("*.json")}
+    moved = {str(p.relative_to(archive)): p.read_bytes() for p in archive.rglob("*.json")}
+    assert len(kept) == 3 and len(moved) == 2 and kept | set(moved) == set(written)
+    assert all(written[k] == v for k, v in moved.items())  # unchanged, nothing lost
+    newest = sorted(ctx.validation_results_store.list_keys(), key=lambda k: k.run_id.run_time)[-2:]
+    pages = _pages(site)
+    assert len(pages) == 2
+    index = (site / "index.html").read_text(encoding="utf-8")
+    linked = set(re.findall(r'validations/[^"\s]+?\.html', index))
+    assert linked == {str(p.relative_to(site)) for p in pages}, linked
+    assert {p.parent.name for p in pages} == {k.run_id.to_tuple()[1] for k in newest}  # the latest two

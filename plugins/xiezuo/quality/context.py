@@ -9,7 +9,14 @@ from functools import lru_cache
 from ..config import settings
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-INDEX_RESULTS = 1000
+# The Data Docs index lists the latest INDEX_RESULTS validation results (GX reads each one it
+# lists, ~2.5 ms apiece), and GX renders pages for those only: a burst of more results between
+# two builds leaves its oldest without a page (the result itself is kept). GX's results store
+# lists and parses every key it holds, several times a build (~0.5 ms a key), so it keeps the
+# latest KEEP_RESULTS; older results move, unchanged, to gx/uncommitted/validations_archive/
+# (their Data Docs pages stay where they are).
+INDEX_RESULTS = 300
+KEEP_RESULTS = 600
 
 
 @lru_cache(maxsize=None)
@@ -25,8 +32,8 @@ def _context(root: str):
     if globally is not False:
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         changed = True
-    # The Data Docs index lists the latest results only: GX reads every listed result to build
-    # it, so an index of all of them grew with every file ever received. Older pages stay.
+    # The Data Docs index lists the latest results only: an index of all of them grew with every
+    # file ever received. Older pages stay.
     sites = ctx.variables.data_docs_sites or {}
     for site in sites.values():
         index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})
@@ -49,6 +56,39 @@ def data_docs_index() -> str:
     return str(settings().data_docs_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html")
 
 
+class _Keys(list):
+    """Resource identifiers for GX's incremental build, with a set's membership test: GX checks
+    every key of its store against this list (`key not in resource_identifiers`), and a list of
+    n keys made that n × (store size) comparisons of keys rebuilt from strings."""
+
+    def __init__(self, keys):
+        super().__init__(keys)
+        self._tuples = {k.to_tuple() for k in keys}
+
+    def __contains__(self, key) -> bool:
+        return key.to_tuple() in self._tuples
+
+
+def _archive_old_results(ctx, results: list) -> list:
+    """Move the validation results older than the latest KEEP_RESULTS out of GX's store, into
+    validations_archive/ beside it (same relative paths, bytes unchanged). Returns the rest."""
+    if len(results) <= KEEP_RESULTS:
+        return results
+    backend = ctx.validation_results_store.store_backend
+    base = backend.full_base_directory
+    archive = os.path.join(os.path.dirname(base.rstrip(os.sep)), "validations_archive")
+    ordered = sorted(results, key=lambda k: k.run_id.run_time, reverse=True)
+    for key in ordered[KEEP_RESULTS:]:
+        rel = backend._convert_key_to_filepath(key.to_tuple())
+        target = os.path.join(archive, rel)
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        try:
+            os.replace(os.path.join(base, rel), target)
+        except FileNotFoundError:  # another run's build moved it first
+            pass
+    return ordered[:KEEP_RESULTS]
+
+
 def build_data_docs() -> None:
     """Render the Data Docs pages that are missing or stale — the validation results since the
     last build (this gate's and the intake's), suites changed since — and the index. A full
@@ -58,7 +98,10 @@ def build_data_docs() -> None:
         ExpectationSuiteIdentifier, ValidationResultIdentifier)
 
     ctx = context()
-    results = ctx.validation_results_store.list_keys()
+    results = _archive_old_results(ctx, ctx.validation_results_store.list_keys())
+    # GX renders pages for the latest INDEX_RESULTS results only (the index's limit applies to
+    # its page builder too): asking for an older one would ask again on every build.
+    results = sorted(results, key=lambda k: k.run_id.run_time, reverse=True)[:INDEX_RESULTS]
     suites = ctx.expectations_store.list_keys()
     suite_files = ctx.expectations_store.store_backend
     for name, cfg in ctx.variables.data_docs_sites.items():
@@ -72,4 +115,4 @@ def build_data_docs() -> None:
             if not os.path.exists(page) or os.path.getmtime(page) < os.path.getmtime(source):
                 todo.append(k)
         if todo:  # (an empty list would mean "everything" to GX)
-            ctx.build_data_docs(site_names=[name], resource_identifiers=todo)
+            ctx.build_data_docs(site_names=[name], resource_identifiers=_Keys(todo))
