@@ -69,16 +69,13 @@ class _Keys(list):
         return key.to_tuple() in self._tuples
 
 
-def _archive_old_results(ctx, results: list) -> list:
-    """Move the validation results older than the latest KEEP_RESULTS out of GX's store, into
-    validations_archive/ beside it (same relative paths, bytes unchanged). Returns the rest."""
-    if len(results) <= KEEP_RESULTS:
-        return results
+def _archive(ctx, old: list) -> None:
+    """Move these validation results out of GX's store, into validations_archive/ beside it
+    (same relative paths, bytes unchanged)."""
     backend = ctx.validation_results_store.store_backend
     base = backend.full_base_directory
     archive = os.path.join(os.path.dirname(base.rstrip(os.sep)), "validations_archive")
-    ordered = sorted(results, key=lambda k: k.run_id.run_time, reverse=True)
-    for key in ordered[KEEP_RESULTS:]:
+    for key in old:
         rel = backend._convert_key_to_filepath(key.to_tuple())
         target = os.path.join(archive, rel)
         os.makedirs(os.path.dirname(target), exist_ok=True)
@@ -86,7 +83,6 @@ def _archive_old_results(ctx, results: list) -> list:
             os.replace(os.path.join(base, rel), target)
         except FileNotFoundError:  # another run's build moved it first
             pass
-    return ordered[:KEEP_RESULTS]
 
 
 def build_data_docs() -> None:
@@ -98,10 +94,11 @@ def build_data_docs() -> None:
         ExpectationSuiteIdentifier, ValidationResultIdentifier)
 
     ctx = context()
-    results = _archive_old_results(ctx, ctx.validation_results_store.list_keys())
+    newest_first = sorted(ctx.validation_results_store.list_keys(), key=lambda k: k.run_id.run_time, reverse=True)
+    _archive(ctx, newest_first[KEEP_RESULTS:])
     # GX renders pages for the latest INDEX_RESULTS results only (the index's limit applies to
     # its page builder too): asking for an older one would ask again on every build.
-    results = sorted(results, key=lambda k: k.run_id.run_time, reverse=True)[:INDEX_RESULTS]
+    results = newest_first[:INDEX_RESULTS]
     suites = ctx.expectations_store.list_keys()
     suite_files = ctx.expectations_store.store_backend
     for name, cfg in ctx.variables.data_docs_sites.items():

@@ -162,7 +162,8 @@ def run_mart_gate(schema: str) -> GateResult:
         # Success is decided from counts alone (BOOLEAN_ONLY: one query per expectation); only a
         # table that fails runs again with SUMMARY for what the message shows (observed values).
         # SUMMARY on a clean table also looks for unexpected rows, a second scan per expectation
-        # of tables that grow with every month of history.
+        # of tables that grow with every month of history. (A failing table's two runs are both
+        # kept in the Data Docs.)
         result = vd.run(expectation_parameters=params, result_format="BOOLEAN_ONLY")
         if not result.success:
             result = vd.run(expectation_parameters=params, result_format="SUMMARY")
