@@ -41,7 +41,7 @@ class Hostile:
     rules: set[str] = field(default_factory=set)  # row-level rules that must all be among the errors
     receipt_in: str | None = None     # folder whose 回执/ gets the receipt (default: `folder`)
     archived: bool = True             # the original's bytes are in the archive
-    sensitive: bytes | None = None    # bytes that must never be copied anywhere (a system file's)
+    sensitive: bool = False           # links to a system file whose bytes must never be copied anywhere
 
     def path(self, inbox: Path) -> Path:
         folder = inbox / self.folder if self.folder else inbox
@@ -338,7 +338,6 @@ def symlink_to(target: str) -> Callable[[Path], None]:
 
 def cases(max_file_mb: float = 50) -> list[Hostile]:
     limit = int(max_file_mb * MIB)
-    passwd = Path("/etc/passwd").read_bytes() if Path("/etc/passwd").exists() else None
     c = [
         # --- refused before parsing: zip bombs, passwords, renamed binaries, sizes -------------
         Hostile("zip-bomb-honest", NM, "奈曼旗2025年3月产业合作项目台账-炸弹.xlsx", zip_bomb_honest, rule="zip_bomb"),
@@ -397,7 +396,7 @@ def cases(max_file_mb: float = 50) -> list[Hostile]:
                 _csv(_csv_ledger(title="库伦旗2025年1月产业合作项目台账")), rule="file_name"),
         # --- links into the system -------------------------------------------------------------
         Hostile("symlink-etc-passwd", NM, "奈曼旗2025年4月产业合作项目台账.csv", symlink_to("/etc/passwd"),
-                rule="not_regular_file", archived=False, sensitive=passwd),
+                rule="not_regular_file", archived=False, sensitive=Path("/etc/passwd").exists()),
         Hostile("symlink-dir", NM, "奈曼旗2025年5月产业合作项目台账.xlsx", symlink_to("/etc"),
                 rule="not_regular_file", archived=False),
         Hostile("symlink-dangling", NM, "奈曼旗2025年6月产业合作项目台账.xlsx", symlink_to("/nonexistent/x.xlsx"),

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.once]  # once: which server it runs on adds nothing
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 
 WANTED = (
     "intake_csv_2000_rows", "intake_xlsx_10000_rows", "intake_csv_10000_rows_peak_rss",

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 
 from tests.helpers import investment_ledger, receipt, write_xlsx
 
-pytestmark = [pytest.mark.integration, pytest.mark.once]  # once: which server it runs on adds nothing
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 REPO = Path(__file__).resolve().parents[2]
 AIRFLOW = str(Path(sys.executable).parent / "airflow")
 PG_SERVER = os.environ.get("XIEZUO_TEST_CELERY_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from tests.helpers import investment_ledger, write_xlsx
 
-pytestmark = [pytest.mark.integration, pytest.mark.once]  # once: which server it runs on adds nothing
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 
 
 def test_cosmos_transform_renders_models_and_publishes(xz_env, monkeypatch):

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from tests import corpus
 from tests.helpers import module_warehouse
 
-pytestmark = [pytest.mark.integration, pytest.mark.once]  # once: which server it runs on adds nothing
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 
 
 @pytest.fixture(scope="module")

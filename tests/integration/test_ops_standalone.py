@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = [pytest.mark.integration, pytest.mark.once]  # once: which server it runs on adds nothing
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 REPO = Path(__file__).resolve().parents[2]
 
 

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 from tests.integration.test_report import CITY, make_marts
 
-pytestmark = [pytest.mark.integration, pytest.mark.once]  # once: which server it runs on adds nothing
+pytestmark = [pytest.mark.integration, pytest.mark.once]
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from itertools import zip_longest
 from pathlib import Path
+from typing import NamedTuple
 
 from .. import contracts as C
 from ..reference import Area, programme
@@ -529,21 +530,33 @@ def _id_columns(col: C.Column, values: list, numbers: list[int], parsed: Parsed,
             append(row[name])
 
 
-def id_columns(col: C.Column) -> tuple[str, str, str, str]:
+class IdColumns(NamedTuple):
+    key: str
+    birth_year: str
+    gender: str
+    region: str
+
+
+class CheckColumns(NamedTuple):
+    problem: str
+    birth: str
+
+
+def id_columns(col: C.Column) -> IdColumns:
     """What an ID column is stored as: its keyed hash and what the number says, never the number
     (worker_id → worker_key, worker_birth_year, worker_gender, worker_region)."""
     base = re.sub(r"_id$", "", col.name)
-    return f"{base}_key", f"{base}_birth_year", f"{base}_gender", f"{base}_region"
+    return IdColumns(f"{base}_key", f"{base}_birth_year", f"{base}_gender", f"{base}_region")
 
 
-def check_columns(col: C.Column) -> tuple[str, str]:
+def check_columns(col: C.Column) -> CheckColumns:
     """The ID column's checks for the gate, never stored: the problem with the number, the birth date."""
-    return f"_chk_{col.name}_problem", f"_chk_{col.name}_birth"
+    return CheckColumns(f"_chk_{col.name}_problem", f"_chk_{col.name}_birth")
 
 
 def key_column(col: C.Column) -> str:
     """The stored name of an ID column's keyed hash (worker_id → worker_key)."""
-    return id_columns(col)[0]
+    return id_columns(col).key
 
 
 def _id_fields(col: C.Column, v: object, row: dict, pii_key: bytes, rownum: int, parsed: Parsed) -> None:

@@ -32,8 +32,7 @@ def _context(root: str):
     if globally is not False:
         ctx.variables.progress_bars = ProgressBarsConfig(globally=False, metric_calculations=False)
         changed = True
-    # The Data Docs index lists the latest results only: an index of all of them grew with every
-    # file ever received. Older pages stay.
+    # The index's limit (INDEX_RESULTS, above), set in the project's configuration.
     sites = ctx.variables.data_docs_sites or {}
     for site in sites.values():
         index = site.setdefault("site_index_builder", {"class_name": "DefaultSiteIndexBuilder"})

@@ -74,7 +74,7 @@ def build_suite(contract: C.Contract):
                 add(gxe.ExpectColumnValuesToBeBetween, col, "not_after_period", sev, column=g,
                     max_value={"$PARAMETER": "period_end"})
             elif r.check == "id_number":
-                add(gxe.ExpectColumnValuesToBeNull, col, "id_number", sev, column=check_columns(col)[0])
+                add(gxe.ExpectColumnValuesToBeNull, col, "id_number", sev, column=check_columns(col).problem)
             elif r.check == "age_min":
                 add(gxe.ExpectColumnValuesToBeBetween, col, "age_min", sev, column=_age_column(col),
                     min_value=r.value)
@@ -84,7 +84,7 @@ def build_suite(contract: C.Contract):
             elif r.check == "gender_matches_id":
                 idcol = contract.column(r.column)
                 add(gxe.ExpectColumnPairValuesToBeEqual, col, "gender_matches_id", sev, column_A=g,
-                    column_B=id_columns(idcol)[2], ignore_row_if="either_value_is_missing")
+                    column_B=id_columns(idcol).gender, ignore_row_if="either_value_is_missing")
             elif r.check == "only_when":
                 add(gxe.ExpectColumnValuesToBeNull, col, "only_when", sev, column=g,
                     row_condition=Col(r.column) != r.equals)
@@ -115,7 +115,7 @@ def _frame_columns(contract: C.Contract) -> list[str]:
     out = []
     for col in contract.columns:
         if col.type == "id":
-            out += [_gx_column(col), id_columns(col)[2], check_columns(col)[0], _age_column(col)]
+            out += [_gx_column(col), id_columns(col).gender, check_columns(col).problem, _age_column(col)]
         elif col.type != "personal":
             out.append(col.name)
     return out
@@ -144,13 +144,13 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
             else:
                 data[g] = pd.Series(values, dtype="object")
         if col.type == "id":
-            for extra in (id_columns(col)[2], check_columns(col)[0]):
+            for extra in (id_columns(col).gender, check_columns(col).problem):
                 if extra in used:
                     data[extra] = pd.Series(columns.get(extra, nothing), dtype="object")
             age = _age_column(col)
             if age in used:
                 at = next((r.at for r in col.rules if r.at), None)
-                births = columns.get(check_columns(col)[1], nothing)
+                births = columns.get(check_columns(col).birth, nothing)
                 whens = columns.get(at, nothing) if at else nothing
                 data[age] = np.array([X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
                                       for b, w in zip(births, whens)], dtype="float64")
@@ -339,7 +339,7 @@ def _message(rule: str, col: C.Column, contract: C.Contract, parsed: Parsed, ite
     if rule == "not_after_period":
         return f"日期晚于报告月份 {parsed.period:%Y年%m月} 的最后一天；请核对"
     if rule == "id_number":
-        problem = item.get(check_columns(col)[0])
+        problem = item.get(check_columns(col).problem)
         return problem if "请" in problem else f"{problem}；请对照身份证核对后改正"
     if rule == "age_min":
         return f"按身份证号码计算，上岗时未满 {v} 周岁；请核对身份证号码或就业时间"
