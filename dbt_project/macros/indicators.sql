@@ -54,14 +54,17 @@
 {%- endmacro %}
 
 {#- A fact's rows, each twice: once for its county and once for the city (scope_code = the area
-    whose value it feeds). columns: {name: SQL expression}; filtered: apply the indicator's filter. -#}
-{% macro indicator_scoped_rows(i, columns, filtered=true) -%}
+    whose value it feeds). columns: {name: SQL expression}; filtered: apply the indicator's filter;
+    since / before: SQL dates, the months from / before which (all when none). -#}
+{% macro indicator_scoped_rows(i, columns, filtered=true, since=none, before=none) -%}
     select f.*, scope.area_code as scope_code
     from (
         select area_code, period_month, submission_id, source_row
             {%- for name, expr in columns.items() %}, {{ expr }} as {{ name }}{% endfor %}
         from {{ ref(i.fact) }}
         where {{ indicator_filter(i) if filtered else 'true' }}
+            {%- if since is not none %} and period_month >= {{ since }}{% endif %}
+            {%- if before is not none %} and period_month < {{ before }}{% endif %}
     ) as f
     cross join lateral (
         values (f.area_code), ({{ sql_literal(var('city_code')) }}::text)
@@ -78,11 +81,51 @@
         order by p.period_month)
 {%- endmacro %}
 
+{#- An incremental build recomputes the months from months_from on (int_indicator_values); the
+    values it holds for the month before are where the running windows of a rule that adds up
+    (sum, count, and the first appearances of distinct) continue from: the since-start value,
+    and the year-to-date one if that month is in the same year. -#}
+{% macro indicator_held_base(i, months_from) -%}
+    select area_code, date_trunc('year', period_month) as year, ytd_value, cumulative_value
+    from {{ this }}
+    where indicator_code = {{ sql_literal(i.code) }}
+        and period_month = ({{ months_from }} - interval '1 month')::date
+{%- endmacro %}
+
+{#- The running windows of the months from months_from on, continuing the held values:
+    `expr` is the month's count or sum (null: nothing); ytd and since the start. -#}
+{% macro indicator_running_on(expr, window, months_from) -%}
+    {%- if window == 'ytd' -%}
+    coalesce(case when b.year = date_trunc('year', p.period_month) then b.ytd_value end, 0)
+        + coalesce({{ indicator_running(expr, 'ytd') }}, 0)
+    {%- else -%}
+    coalesce(b.cumulative_value, 0) + coalesce({{ indicator_running(expr, 'cumulative') }}, 0)
+    {%- endif -%}
+{%- endmacro %}
+
 {#- Additive rules (sum, count, mean): each area's month is aggregated once, in one pass over the
     fact; the month, YTD and since-start values add up the months the window sees (running sums
     over the points): the same figures as aggregating the window's rows. measures: {name: the
     month's aggregate}; value: the value from the window's sums, `@_<name>` standing for them. -#}
-{% macro indicator_additive(i, columns, measures, value) -%}
+{% macro indicator_additive(i, columns, measures, value, months_from=none) -%}
+    {%- if months_from is not none and measures | length == 1 and value == 'coalesce(@_' ~ (measures.keys() | first) ~ ', 0)' -%}
+    {#- a single sum or count: the months from months_from on, from the held values before -#}
+    {%- set name, agg = (measures.items() | first) -%}
+    with monthly as (
+        select scope_code as area_code, period_month, {{ agg }} as x
+        from ({{ indicator_scoped_rows(i, columns, since=months_from) }}) as r
+        group by scope_code, period_month
+    ),
+    base as ({{ indicator_held_base(i, months_from) }})
+    select p.area_code, p.period_month,
+        coalesce(m.x, 0) as month_value,
+        {{ indicator_running_on('m.x', 'ytd', months_from) }} as ytd_value,
+        {{ indicator_running_on('m.x', 'cumulative', months_from) }} as cumulative_value
+    from {{ ref('int_area_months') }} as p
+    left join monthly as m using (area_code, period_month)
+    left join base as b on b.area_code = p.area_code
+    where p.period_month >= {{ months_from }}
+    {%- else %}
     with monthly as (
         select scope_code as area_code, period_month
             {%- for name, agg in measures.items() %}, {{ agg }} as {{ name }}{% endfor %}
@@ -104,17 +147,18 @@
         {{ value.replace('@', 'ytd') }} as ytd_value,
         {{ value.replace('@', 'cumulative') }} as cumulative_value
     from running
+    {%- endif %}
 {%- endmacro %}
 
 {#- rule "sum": sum of the value over the window's rows; a missing value contributes nothing;
     no qualifying rows gives 0. YTD = sum of the year's months; city = all counties' rows. -#}
-{% macro rule_sum(i) -%}
-    {{ indicator_additive(i, {'v': i.value}, {'s': 'sum(v)'}, 'coalesce(@_s, 0)') }}
+{% macro rule_sum(i, months_from=none) -%}
+    {{ indicator_additive(i, {'v': i.value}, {'s': 'sum(v)'}, 'coalesce(@_s, 0)', months_from) }}
 {%- endmacro %}
 
 {#- rule "count": number of qualifying rows; YTD and since-start = sum of the months. -#}
-{% macro rule_count(i) -%}
-    {{ indicator_additive(i, {}, {'n': 'count(*)'}, 'coalesce(@_n, 0)') }}
+{% macro rule_count(i, months_from=none) -%}
+    {{ indicator_additive(i, {}, {'n': 'count(*)'}, 'coalesce(@_n, 0)', months_from) }}
 {%- endmacro %}
 
 {#- rule "mean": mean over the window's rows (month, the year's rows, all counties' rows for the
@@ -129,7 +173,53 @@
     year's months so far; the city counts a key reported by two counties once. For YTD and since
     the start a key counts from the first month it appears in (in the year / at all). The keys
     are read once; each window counts its first appearances and adds them up to the month. -#}
-{% macro rule_distinct(i) -%}
+{% macro rule_distinct(i, months_from=none) -%}
+    {%- if months_from is not none -%}
+    {#- The months from months_from on. A year's first appearances need only that year's keys; a
+        key counts since the start from its first month if it appears in no earlier month, and
+        the held value of the month before counts the keys that did. -#}
+    {%- set year_from = "date_trunc('year', " ~ months_from ~ ")::date" -%}
+    with keyed as materialized (
+        select distinct scope_code as area_code, period_month, k
+        from ({{ indicator_scoped_rows(i, {'k': i.key}, since=year_from) }}) as r
+        where k is not null
+    ),
+    month_n as (
+        select area_code, period_month, count(*) as n from keyed
+        where period_month >= {{ months_from }} group by 1, 2
+    ),
+    ytd_n as (
+        select area_code, period_month, count(*) as n from (
+            select area_code, k, min(period_month) as period_month
+            from keyed group by area_code, k, date_trunc('year', period_month)
+        ) as firsts group by 1, 2
+    ),
+    cumulative_n as (
+        select area_code, period_month, count(*) as n from (
+            select area_code, k, min(period_month) as period_month from keyed
+            where period_month >= {{ months_from }} group by area_code, k
+        ) as firsts
+        where not exists (
+            select 1 from ({{ indicator_scoped_rows(i, {'k': i.key}, before=months_from) }}) as earlier
+            where earlier.scope_code = firsts.area_code and earlier.k = firsts.k)
+        group by 1, 2
+    ),
+    base as ({{ indicator_held_base(i, months_from) }}),
+    running as (
+        -- from January of months_from's year: the year's first appearances add up from there
+        select p.area_code, p.period_month,
+            coalesce(m.n, 0) as month_value,
+            coalesce({{ indicator_running('y.n', 'ytd') }}, 0) as ytd_value,
+            {{ indicator_running_on('c.n', 'cumulative', months_from) }} as cumulative_value
+        from {{ ref('int_area_months') }} as p
+        left join month_n as m using (area_code, period_month)
+        left join ytd_n as y using (area_code, period_month)
+        left join cumulative_n as c using (area_code, period_month)
+        left join base as b on b.area_code = p.area_code
+        where p.period_month >= {{ year_from }}
+    )
+    select * from running where period_month >= {{ months_from }}
+    {%- else %}
     with keyed as materialized (
         select distinct scope_code as area_code, period_month, k
         from ({{ indicator_scoped_rows(i, {'k': i.key}) }}) as r
@@ -155,23 +245,54 @@
     left join month_n as m using (area_code, period_month)
     left join ytd_n as y using (area_code, period_month)
     left join cumulative_n as c using (area_code, period_month)
+    {%- endif %}
 {%- endmacro %}
 
 {#- rule "snapshot": the value as of month M over the latest row of each project reported up to M
     since the programme start (reported in M or not); the city over every county's projects (a
     project is its county and key). Optionally the latest row per latest_by (a park's latest
     level) is kept next; then the filter; then agg: sum of value | count_distinct of value.
-    The window is always "since the start": YTD = the snapshot at M. -#}
-{% macro rule_snapshot(i) -%}
+    The window is always "since the start": YTD = the snapshot at M.
+    months_from: a SQL date; only the months from it on are computed (all when none). -#}
+{#- The versions of a snapshot fact's projects: each row with the month of the project's next
+    report (next_month; null for its latest). Computed once per (fact, key) for all the snapshot
+    indicators on it (a CTE of int_indicator_values, snapshot_versions_ctes); with months_from, only
+    the versions still the latest at that month or later. -#}
+{% macro snapshot_versions_name(i) -%}
+    snapshot_versions__{{ i.fact }}__{{ local_md5(i.key)[:8] }}
+{%- endmacro %}
+
+{% macro snapshot_versions_ctes(months_from=none) -%}
+    {%- set ctes = {} -%}
+    {%- for i in indicators(rule='snapshot') -%}
+        {%- set name = snapshot_versions_name(i) -%}
+        {%- if name not in ctes -%}
+            {%- set cte -%}
+    {{ name }} as materialized (
+        select * from (
+            select f.*, lead(f.period_month) over (
+                partition by f.area_code, {{ i.key }} order by f.period_month) as next_month
+            from {{ ref(i.fact) }} as f
+        ) as v
+        {%- if months_from is not none %}
+        where v.next_month is null or v.next_month > {{ months_from }}
+        {%- endif %}
+    )
+            {%- endset -%}
+            {%- do ctes.update({name: cte}) -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {{ return(ctes.values() | list) }}
+{%- endmacro %}
+
+{% macro rule_snapshot(i, months_from=none) -%}
     {%- set cols = {'project_key': i.key, 'v': i.value} -%}
     {%- for column in (i.filter | default({}, true)).keys() -%}{%- do cols.update({column: column}) -%}{%- endfor -%}
     {%- if i.latest_by is defined -%}{%- do cols.update({'latest_by': i.latest_by}) -%}{%- endif -%}
     with versions as (
-        -- a project's row is its latest from its month until the project's next report
-        select r.*, lead(r.period_month) over (
-            partition by r.area_code, r.project_key order by r.period_month) as next_month
-        from ({{ indicator_scoped_rows(i, cols, filtered=false) }}) as r
-        where r.scope_code = r.area_code
+        select v.area_code, v.period_month, v.submission_id, v.source_row, v.next_month
+            {%- for name, expr in cols.items() %}, {{ expr }} as {{ name }}{% endfor %}
+        from {{ snapshot_versions_name(i) }} as v
     ),
     scoped as (
         select v.*, scope.area_code as point_area
@@ -190,7 +311,8 @@
         from scoped as s
         cross join last_point as l
         cross join lateral generate_series(
-            s.period_month, coalesce((s.next_month - interval '1 month')::date, l.period_month), interval '1 month'
+            {% if months_from is none %}s.period_month{% else %}greatest(s.period_month, {{ months_from }}){% endif %},
+            coalesce((s.next_month - interval '1 month')::date, l.period_month), interval '1 month'
         ) as g (period_month)
     ),
     {%- if i.latest_by is defined %}
@@ -216,29 +338,34 @@
         {%- endif %} as value
     from {{ ref('int_area_months') }} as p
     left join qualifying as q using (area_code, period_month)
+    {%- if months_from is not none %}
+    where p.period_month >= {{ months_from }}
+    {%- endif %}
     group by p.area_code, p.period_month
 {%- endmacro %}
 
 {#- An indicator at every point: month_value, ytd_value, cumulative_value. -#}
-{% macro indicator_rule(i) -%}
-    {%- if i.rule == 'sum' -%}{{ rule_sum(i) }}
-    {%- elif i.rule == 'count' -%}{{ rule_count(i) }}
-    {%- elif i.rule == 'distinct' -%}{{ rule_distinct(i) }}
+{% macro indicator_rule(i, months_from=none) -%}
+    {%- if i.rule == 'sum' -%}{{ rule_sum(i, months_from) }}
+    {%- elif i.rule == 'count' -%}{{ rule_count(i, months_from) }}
+    {%- elif i.rule == 'distinct' -%}{{ rule_distinct(i, months_from) }}
     {%- elif i.rule == 'mean' -%}{{ rule_mean(i) }}
     {%- elif i.rule == 'snapshot' -%}
     {#- a snapshot is as of the month, whatever the window: computed once #}
     select area_code, period_month, value as month_value, value as ytd_value, value as cumulative_value
-    from ({{ rule_snapshot(i) }}) as snapshot
+    from ({{ rule_snapshot(i, months_from) }}) as snapshot
     {%- else -%}{{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": unknown rule " ~ i.rule) }}
     {%- endif -%}
 {%- endmacro %}
 
 {#- One indicator at every (area, month) point: value (the month; null where the area's value
     does not exist), ytd_value, cumulative_value (since the programme start) and months_reported
-    (months of the year so far in which the area's value exists). -#}
-{% macro indicator_values(i) -%}
+    (months of the year so far in which the area's value exists). months_from: a SQL date; only
+    the points from it on (all when none). The running windows still see every earlier month. -#}
+{% macro indicator_values(i, months_from=none) -%}
     with points as ({{ indicator_points(i) }}),
-    windows as ({{ indicator_rule(i) }})
+    windows as ({{ indicator_rule(i, months_from) }}),
+    valued as (
     select
         p.area_code,
         {{ sql_literal(i.code) }}::text as indicator_code,
@@ -251,5 +378,10 @@
             partition by p.area_code, date_trunc('year', p.period_month) order by p.period_month
         )::integer as months_reported
     from points as p
-    join windows as w using (area_code, period_month)
+    left join windows as w using (area_code, period_month)  -- every point: months_reported counts the year
+    )
+    select * from valued
+    {%- if months_from is not none %}
+    where period_month >= {{ months_from }}
+    {%- endif %}
 {%- endmacro %}

@@ -17,8 +17,20 @@ join {{ source('raw', 'submissions') }} as s using (submission_id)
 {%- endmacro %}
 
 {#- One row per ledger row of the latest accepted submission of each (county, kind, month);
-    what an ID number yields besides the pseudonymous key stays out of the marts. -#}
+    what an ID number yields besides the pseudonymous key stays out of the marts.
+    Incremental: the build starts from the marts published before the current ones
+    (warehouse/transform.py); it appends the rows of the latest submissions the table does not
+    hold yet (int_new_submissions) and deletes those of submissions no longer latest (replaced by
+    a correction). The constraints (not null, unique submission row) check every row as it
+    arrives; the reconciliation test checks the rows against raw. -#}
 {% macro fact_ledger(kind) -%}
+{{ config(
+    materialized='incremental', incremental_strategy='append', on_schema_change='fail',
+    post_hook=[
+        "delete from {{ this }} as f where not exists (select 1 from {{ ref('int_latest_submissions') }} as l"
+            ~ " where l.submission_id = f.submission_id and l.submission_type = '" ~ kind ~ "')",
+        "{{ fact_constraints(this) }}",
+    ]) }}
 select
     l.area_code,
     l.period_month,
@@ -29,6 +41,19 @@ select
     r.{{ c }}{{ "," if not loop.last }}
     {% endfor %}
 from {{ ref('stg_raw__' ~ kind) }} as r
-join {{ ref('int_latest_submissions') }} as l using (submission_id)
+join {{ ref('int_new_submissions') }} as l using (submission_id)
 where l.submission_type = '{{ kind }}'
+{%- endmacro %}
+
+{#- A fact's keys, enforced by PostgreSQL on every row as it is inserted (instead of dbt tests
+    that scan the whole history on every build): not null, one row per submission row; and an
+    index on the month. Added once; later builds find them in place. -#}
+{% macro fact_constraints(relation) -%}
+    alter table {{ relation }}
+        alter column area_code set not null, alter column period_month set not null,
+        alter column submission_id set not null, alter column source_row set not null;
+    create unique index if not exists {{ relation.identifier }}_submission_row
+        on {{ relation }} (submission_id, source_row);
+    {#- the months an incremental int_indicator_values recomputes are read through this -#}
+    create index if not exists {{ relation.identifier }}_period_month on {{ relation }} (period_month)
 {%- endmacro %}

@@ -407,6 +407,11 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> None:
             status = _replace(conn, sub, kind, parsed, errors, warnings)
     except _NotReread as wrapped:
         return _not_reread(report, sub, label, wrapped.__cause__)
+    from ..warehouse import raw
+
+    with engine().connect() as conn:  # after the commit (raw.note_rewrite)
+        raw.note_rewrite(conn)
+        conn.commit()
     if status == sub["status"] and kind == sub["submission_type"]:
         report.unchanged += 1
     else:

@@ -92,12 +92,13 @@ def parameters() -> dict:
     return params
 
 
-def _suite(ctx, table: str, expectations: list[dict]):
-    """The table's suite, saved only when marts.yml changed it (a save per expectation, and one
-    per table per run, made up a quarter of the gate's time). Returns (suite, changed)."""
+def _suite(ctx, name: str, table: str, expectations: list[dict]):
+    """The suite `name` of the table, saved only when marts.yml changed it (a save per
+    expectation, and one per table per run, made up a quarter of the gate's time).
+    Returns (suite, changed)."""
     import great_expectations as gx
 
-    wanted = gx.ExpectationSuite(name=f"marts.{table}", expectations=[_expectation(e, table) for e in expectations])
+    wanted = gx.ExpectationSuite(name=f"marts.{name}", expectations=[_expectation(e, table) for e in expectations])
     try:
         stored = ctx.suites.get(wanted.name)
     except Exception:  # noqa: BLE001 - GX raises several types for a missing suite
@@ -124,9 +125,11 @@ def _datasource(ctx):
     return ctx.data_sources.add_or_update_sql("warehouse", connection_string=url)
 
 
-def run_mart_gate(schema: str) -> GateResult:
-    import great_expectations as gx
+TABLE_LEVEL = ("row_count_equals", "row_count_between")  # about the whole table, never a subset of rows
+ADDED = "staging.int_new_submissions"  # the submissions whose rows this build added (dbt)
 
+
+def run_mart_gate(schema: str) -> GateResult:
     spec = yaml.safe_load((EXPECTATIONS_DIR / "marts.yml").read_text(encoding="utf-8"))
     os.environ[URL_VAR] = database_url().render_as_string(hide_password=False)
     ctx = context()
@@ -136,45 +139,66 @@ def run_mart_gate(schema: str) -> GateResult:
     with engine().connect() as conn:
         existing = {r[0] for r in conn.execute(sa.text(
             "select table_name from information_schema.tables where table_schema = :s"), {"s": schema})}
+    where_added = set(spec.get("checked_where_added") or [])
     for table, expectations in spec["tables"].items():
         if table not in existing:
             failures.append(f"{schema}.{table} was not built")
             continue
-        asset_name = f"{schema}.{table}"
-        try:
-            asset = ds.get_asset(asset_name)
-        except LookupError:
-            asset = ds.add_table_asset(name=asset_name, table_name=table, schema_name=schema)
-        try:
-            bd = asset.get_batch_definition("whole")
-        except (KeyError, LookupError, ValueError):
-            bd = asset.add_batch_definition_whole_table("whole")
-        suite, changed = _suite(ctx, table, expectations)
-        vd = None
-        if not changed:
-            try:
-                vd = ctx.validation_definitions.get(f"marts.{table}")
-            except Exception:  # noqa: BLE001 - missing, or built on an asset that is gone
-                vd = None
-        if vd is None or vd.data.id != bd.id:
-            vd = ctx.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=f"marts.{table}", data=bd, suite=suite))
-        # Success is decided from counts alone (BOOLEAN_ONLY: one query per expectation); only a
-        # table that fails runs again with SUMMARY for what the message shows (observed values).
-        # SUMMARY on a clean table also looks for unexpected rows, a second scan per expectation
-        # of tables that grow with every month of history. (A failing table's two runs are both
-        # kept in the Data Docs.)
-        result = vd.run(expectation_parameters=params, result_format="BOOLEAN_ONLY")
-        if not result.success:
-            result = vd.run(expectation_parameters=params, result_format="SUMMARY")
-        for r in result.results:
-            if r.exception_info and r.exception_info.get("raised_exception"):
-                failures.append(f"{table}: {r.expectation_config.type} could not run "
-                                f"({r.exception_info.get('exception_message')})")
-            elif not r.success:
-                cfg = r.expectation_config
-                what = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or ""
-                observed = r.result.get("observed_value", r.result.get("unexpected_count"))
-                failures.append(f"{table}: {cfg.type} {what} failed (observed {observed})")
+        if table not in where_added:
+            parts = [(table, None, expectations)]
+        else:
+            query = (f'select * from "{schema}"."{table}" '
+                     f"where submission_id in (select submission_id from {ADDED})")
+            parts = [(table, None, [e for e in expectations if e["expect"] in TABLE_LEVEL]),
+                     (f"{table}.added", query, [e for e in expectations if e["expect"] not in TABLE_LEVEL])]
+        for name, query, subset in parts:
+            if subset:
+                failures += _validate(ctx, ds, schema, table, name, query, subset, params)
     build_data_docs()
     return GateResult(success=not failures, failures=failures)
+
+
+def _validate(ctx, ds, schema: str, table: str, name: str, query: str | None, expectations: list[dict],
+              params: dict) -> list[str]:
+    """Run one suite on the table (or on the rows `query` selects); what failed, as messages."""
+    import great_expectations as gx
+
+    asset_name = f"{schema}.{name}"
+    try:
+        asset = ds.get_asset(asset_name)
+    except LookupError:
+        asset = (ds.add_table_asset(name=asset_name, table_name=table, schema_name=schema) if query is None
+                 else ds.add_query_asset(name=asset_name, query=query))
+    try:
+        bd = asset.get_batch_definition("whole")
+    except (KeyError, LookupError, ValueError):
+        bd = asset.add_batch_definition_whole_table("whole")
+    suite, changed = _suite(ctx, name, table, expectations)
+    vd = None
+    if not changed:
+        try:
+            vd = ctx.validation_definitions.get(f"marts.{name}")
+        except Exception:  # noqa: BLE001 - missing, or built on an asset that is gone
+            vd = None
+    if vd is None or vd.data.id != bd.id:
+        vd = ctx.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=f"marts.{name}", data=bd, suite=suite))
+    # Success is decided from counts alone (BOOLEAN_ONLY: one query per expectation); only a
+    # table that fails runs again with SUMMARY for what the message shows (observed values).
+    # SUMMARY on a clean table also looks for unexpected rows, a second scan per expectation
+    # of tables that grow with every month of history. (A failing table's two runs are both
+    # kept in the Data Docs.)
+    result = vd.run(expectation_parameters=params, result_format="BOOLEAN_ONLY")
+    if not result.success:
+        result = vd.run(expectation_parameters=params, result_format="SUMMARY")
+    failures = []
+    for r in result.results:
+        if r.exception_info and r.exception_info.get("raised_exception"):
+            failures.append(f"{table}: {r.expectation_config.type} could not run "
+                            f"({r.exception_info.get('exception_message')})")
+        elif not r.success:
+            cfg = r.expectation_config
+            what = cfg.kwargs.get("column") or cfg.kwargs.get("column_list") or ""
+            observed = r.result.get("observed_value", r.result.get("unexpected_count"))
+            failures.append(f"{table}: {cfg.type} {what} failed (observed {observed})")
+    return failures

@@ -15,6 +15,10 @@ from .. import contracts as C
 from ..intake.parse import id_columns
 
 RAW = "raw"
+# Counts rewrites of raw rows in place (reprocess): the incremental marts build compares the
+# latest submissions with what it holds by submission, so a rewrite of a submission's rows under
+# its old id makes it rebuild in full (warehouse/transform.py, project_fingerprint).
+RAW_REWRITES = f"{RAW}.rows_rewritten"
 SQL_TYPES = {
     "text": "text", "enum": "text", "bool": "boolean", "date": "date",
     "int": "bigint", "count": "bigint", "money": "numeric(18,4)", "numeric": "numeric(18,4)",
@@ -73,6 +77,7 @@ def table(kind: str) -> str:
 def ensure_schema(conn: sa.Connection) -> None:
     conn.execute(sa.text("select pg_advisory_xact_lock(hashtext('xiezuo.raw.ddl'))"))
     conn.exec_driver_sql(SUBMISSIONS_DDL)
+    conn.exec_driver_sql(f"create sequence if not exists {RAW_REWRITES}")
     for contract in C.all_contracts():
         t, base = table(contract.kind), f"{contract.kind}_rows"
         conn.exec_driver_sql(
@@ -91,6 +96,12 @@ def ensure_schema(conn: sa.Connection) -> None:
         conn.exec_driver_sql(f"create index if not exists {base}_submission on {t} using brin (submission_id)")
         for name, typ in stored_columns(contract):
             conn.exec_driver_sql(f'alter table {t} add column if not exists "{name}" {typ}')
+
+
+def note_rewrite(conn: sa.Connection) -> None:
+    """Say that raw rows were rewritten in place. Call it after the rewrite committed: a build
+    that reads the count before the commit is then told again by the next build."""
+    conn.exec_driver_sql(f"select nextval('{RAW_REWRITES}')")
 
 
 @dataclass
