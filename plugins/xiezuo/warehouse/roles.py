@@ -2,7 +2,8 @@
 
 - xiezuo_intake: writes the raw layer and nothing else: SELECT and INSERT on raw.* (no UPDATE,
   DELETE or DDL; no staging, reference or marts). The intake's load transaction runs as this role.
-- xiezuo_transform: reads raw, builds and owns the dbt schemas (reference, staging, marts__next)
+- xiezuo_transform: reads raw, builds and owns the dbt schemas (reference, staging, marts__next,
+  marts__spare: the marts before the published ones, where the next build starts)
   and publishes them (marts): CREATE on the database, SELECT on raw, no write to raw. dbt connects
   with `role: xiezuo_transform` and the publish runs as it.
 - xiezuo_bi: reads schema `marts` and nothing else. A BI tool's login role is made a member of it
@@ -23,7 +24,7 @@ TRANSFORM_ROLE = "xiezuo_transform"
 BI_ROLE = "xiezuo_bi"
 ROLES = (INTAKE_ROLE, TRANSFORM_ROLE, BI_ROLE)
 # The schemas dbt builds and the publish swaps; the transform role owns them and what is in them.
-TRANSFORM_SCHEMAS = ("reference", "staging", "marts", "marts__next", "marts__previous")
+TRANSFORM_SCHEMAS = ("reference", "staging", "marts", "marts__next", "marts__spare", "marts__previous")
 
 
 def ensure_roles(conn: sa.Connection) -> None:
