@@ -146,7 +146,9 @@ def build_aside(incremental: bool = True) -> None:
         act_as(conn, TRANSFORM_ROLE)
         if _schema_exists(conn, BUILD):
             conn.exec_driver_sql(f"comment on schema {BUILD} is null")
-    run_dbt(["build", "--vars", f"{{marts_build_schema: {BUILD}}}"])
+    # Unit tests (fixed input rows) run in CI (tests/integration/test_dbt_unit_tests.py), not on
+    # every publish: they test the SQL, not the data, and cost each build 1.5 s.
+    run_dbt(["build", "--exclude-resource-type", "unit_test", "--vars", f"{{marts_build_schema: {BUILD}}}"])
     with engine().begin() as conn:
         act_as(conn, TRANSFORM_ROLE)
         conn.execute(sa.text(f"comment on schema {BUILD} is " + _literal(conn, fingerprint)))
