@@ -1,6 +1,6 @@
 -- A table, built first: every model of one build reads the same latest submissions, even when
 -- a file is accepted while the build runs (the incremental facts and indicators rely on it).
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}  {#- statistics for the joins that read it #}
 -- The latest accepted submission of each (county, kind, month): only it counts (submissions.md,
 -- "Originals, duplicates, corrections"); replaced versions stay in raw but leave the marts.
 with accepted as (

@@ -3,7 +3,7 @@
 -- earliest of them on; the reconciliation test and the mart gate check their rows one by one.
 -- A build starts from the marts published before the current ones (warehouse/transform.py) or
 -- from nothing: then every latest submission is new and the build is a full one.
-{{ config(materialized='table') }}
+{{ config(materialized='table', post_hook='analyze {{ this }}') }}  {#- statistics for the joins that read it #}
 {%- set held = [] %}
 {%- if execute %}
 {%- for kind in xiezuo_kinds() %}
