@@ -174,11 +174,12 @@
     the start a key counts from the first month it appears in (in the year / at all). The keys
     are read once; each window counts its first appearances and adds them up to the month. -#}
 {% macro rule_distinct(i, months_from=none) -%}
-    {%- if months_from is not none -%}
-    {#- The months from months_from on. A year's first appearances need only that year's keys; a
-        key counts since the start from its first month if it appears in no earlier month, and
-        the held value of the month before counts the keys that did. -#}
-    {%- set year_from = "date_trunc('year', " ~ months_from ~ ")::date" -%}
+    {#- With months_from (an incremental build): the months from then on. A year's first
+        appearances need only that year's keys; since the start, a key counts from its first month
+        if it appears in no earlier month, and the held value of the month before counts the
+        keys that did. -#}
+    {%- set incremental = months_from is not none -%}
+    {%- set year_from = "date_trunc('year', " ~ months_from ~ ")::date" if incremental else none -%}
     with keyed as materialized (
         select distinct scope_code as area_code, period_month, k
         from ({{ indicator_scoped_rows(i, {'k': i.key}, since=year_from) }}) as r
@@ -186,7 +187,8 @@
     ),
     month_n as (
         select area_code, period_month, count(*) as n from keyed
-        where period_month >= {{ months_from }} group by 1, 2
+        {%- if incremental %} where period_month >= {{ months_from }}{% endif %}
+        group by 1, 2
     ),
     ytd_n as (
         select area_code, period_month, count(*) as n from (
@@ -197,55 +199,40 @@
     cumulative_n as (
         select area_code, period_month, count(*) as n from (
             select area_code, k, min(period_month) as period_month from keyed
-            where period_month >= {{ months_from }} group by area_code, k
+            {%- if incremental %} where period_month >= {{ months_from }}{% endif %}
+            group by area_code, k
         ) as firsts
+        {%- if incremental %}
         where not exists (
             select 1 from ({{ indicator_scoped_rows(i, {'k': i.key}, before=months_from) }}) as earlier
             where earlier.scope_code = firsts.area_code and earlier.k = firsts.k)
+        {%- endif %}
         group by 1, 2
     ),
+    {%- if incremental %}
     base as ({{ indicator_held_base(i, months_from) }}),
+    {%- endif %}
     running as (
-        -- from January of months_from's year: the year's first appearances add up from there
         select p.area_code, p.period_month,
             coalesce(m.n, 0) as month_value,
             coalesce({{ indicator_running('y.n', 'ytd') }}, 0) as ytd_value,
+            {%- if incremental %}
             {{ indicator_running_on('c.n', 'cumulative', months_from) }} as cumulative_value
+            {%- else %}
+            coalesce({{ indicator_running('c.n', 'cumulative') }}, 0) as cumulative_value
+            {%- endif %}
         from {{ ref('int_area_months') }} as p
         left join month_n as m using (area_code, period_month)
         left join ytd_n as y using (area_code, period_month)
         left join cumulative_n as c using (area_code, period_month)
+        {%- if incremental %}
         left join base as b on b.area_code = p.area_code
+        -- from January of months_from's year: the year's first appearances add up from there
         where p.period_month >= {{ year_from }}
+        {%- endif %}
     )
-    select * from running where period_month >= {{ months_from }}
-    {%- else %}
-    with keyed as materialized (
-        select distinct scope_code as area_code, period_month, k
-        from ({{ indicator_scoped_rows(i, {'k': i.key}) }}) as r
-        where k is not null
-    ),
-    month_n as (select area_code, period_month, count(*) as n from keyed group by 1, 2),
-    ytd_n as (
-        select area_code, period_month, count(*) as n from (
-            select area_code, k, min(period_month) as period_month
-            from keyed group by area_code, k, date_trunc('year', period_month)
-        ) as firsts group by 1, 2
-    ),
-    cumulative_n as (
-        select area_code, period_month, count(*) as n from (
-            select area_code, k, min(period_month) as period_month from keyed group by area_code, k
-        ) as firsts group by 1, 2
-    )
-    select p.area_code, p.period_month,
-        coalesce(m.n, 0) as month_value,
-        coalesce({{ indicator_running('y.n', 'ytd') }}, 0) as ytd_value,
-        coalesce({{ indicator_running('c.n', 'cumulative') }}, 0) as cumulative_value
-    from {{ ref('int_area_months') }} as p
-    left join month_n as m using (area_code, period_month)
-    left join ytd_n as y using (area_code, period_month)
-    left join cumulative_n as c using (area_code, period_month)
-    {%- endif %}
+    select * from running
+    {%- if incremental %} where period_month >= {{ months_from }}{% endif %}
 {%- endmacro %}
 
 {#- rule "snapshot": the value as of month M over the latest row of each project reported up to M
