@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 
 
 def add(sub) -> None:
@@ -122,8 +123,61 @@ def _default_signals() -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
+def _descendant_groups(root: int) -> set[int]:
+    """Process groups of root's descendants other than root's own (a component may start a
+    session of its own); from /proc, empty where there is none."""
+    parent: dict[int, int] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+    found, todo = set(), [root]
+    while todo:
+        pid = todo.pop()
+        for child, ppid in parent.items():
+            if ppid == pid and child not in found:
+                found.add(child)
+                todo.append(child)
+    groups = set()
+    for pid in found:
+        try:
+            groups.add(os.getpgid(pid))
+        except ProcessLookupError:
+            pass
+    return groups - {root}
+
+
+def _wait_groups_gone(groups: set[int], timeout: float) -> None:
+    """SIGTERM to the groups' processes that outlived the standalone, SIGKILL to what is left
+    after `timeout`; returns when none is left."""
+    for group in groups:
+        try:
+            os.killpg(group, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+    deadline = time.monotonic() + timeout
+    for group in groups:
+        while True:
+            try:
+                os.killpg(group, 0)
+            except ProcessLookupError:
+                break
+            if time.monotonic() > deadline:
+                try:
+                    os.killpg(group, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                break
+            time.sleep(0.1)
+
+
 def stop(proc: subprocess.Popen, grace: float = 60.0) -> int:
-    """SIGINT to the standalone's process group, SIGTERM after `grace`, SIGKILL as a last resort."""
+    """SIGINT to the standalone's process group, SIGTERM after `grace`, SIGKILL as a last resort;
+    returns once every component is gone (also those in process groups of their own)."""
+    others = _descendant_groups(proc.pid)
     for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
@@ -138,5 +192,6 @@ def stop(proc: subprocess.Popen, grace: float = 60.0) -> int:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
         pass
+    _wait_groups_gone(others, timeout=15.0)
     print("Airflow stopped", file=sys.stderr)
     return 0
