@@ -126,19 +126,18 @@ def _default_signals() -> None:
 def _descendant_groups(root: int) -> set[int]:
     """Process groups of root's descendants other than root's own (a component may start a
     session of its own); from /proc, empty where there is none."""
-    parent: dict[int, int] = {}
+    children: dict[int, list[int]] = {}
     for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
         if entry.isdigit():
             try:
                 with open(f"/proc/{entry}/stat") as f:
-                    parent[int(entry)] = int(f.read().rsplit(")", 1)[1].split()[1])
+                    children.setdefault(int(f.read().rsplit(")", 1)[1].split()[1]), []).append(int(entry))
             except (OSError, ValueError, IndexError):
                 continue
     found, todo = set(), [root]
     while todo:
-        pid = todo.pop()
-        for child, ppid in parent.items():
-            if ppid == pid and child not in found:
+        for child in children.get(todo.pop(), []):
+            if child not in found:
                 found.add(child)
                 todo.append(child)
     groups = set()

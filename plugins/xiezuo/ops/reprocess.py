@@ -409,9 +409,8 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> None:
         return _not_reread(report, sub, label, wrapped.__cause__)
     from ..warehouse import raw
 
-    with engine().connect() as conn:  # after the commit (raw.note_rewrite)
+    with engine().begin() as conn:  # after the rewrite's commit (raw.note_rewrite)
         raw.note_rewrite(conn)
-        conn.commit()
     if status == sub["status"] and kind == sub["submission_type"]:
         report.unchanged += 1
     else:

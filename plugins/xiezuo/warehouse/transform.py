@@ -156,7 +156,7 @@ def build_aside(incremental: bool = True) -> None:
 
 def published() -> bool:
     with engine().connect() as conn:
-        return bool(conn.execute(sa.text("select 1 from pg_namespace where nspname = :s"), {"s": MARTS}).first())
+        return _schema_exists(conn, MARTS)
 
 
 def publish() -> None:
