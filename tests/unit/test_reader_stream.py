@@ -9,6 +9,7 @@ import pytest
 
 from tests import corpus
 from xiezuo.intake import parse as P
+from xiezuo.intake.columnar import as_list
 from xiezuo.intake import read as R
 from xiezuo.intake.problems import FileRejected
 from xiezuo.reference import programme
@@ -24,7 +25,8 @@ def _snapshot(path, county):
     raw = [p.raw.get((n, c.name)) for n in p.row_numbers for c in p.contract.columns]
     problems = [(x.rule, x.message, x.row, x.column, x.value, x.severity)
                 for x in p.findings.errors + p.findings.warnings]
-    return (p.kind, p.period, p.row_numbers, p.columns, raw, problems, p.headers)
+    columns = {name: as_list(values) for name, values in p.columns.items()}
+    return (p.kind, p.period, p.row_numbers, columns, raw, problems, p.headers)
 
 
 def _small_chunks(monkeypatch, rows: int) -> None:

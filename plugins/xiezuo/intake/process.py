@@ -27,6 +27,7 @@ from ..warehouse.database import engine
 from ..warehouse.roles import INTAKE_ROLE, act_as
 from . import archive
 from .discover import UNASSIGNED, Candidate
+from .columnar import as_list
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
 from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
@@ -187,12 +188,13 @@ def other_county_warnings(conn, county_code: str, parsed: Parsed,
         if col.type != "id":
             continue
         kcol = key_column(col)
-        keys = sorted({r[kcol] for r in parsed.rows if r.get(kcol)})
+        values = as_list(parsed.columns.get(kcol, []))
+        keys = sorted({k for k in values if k})
         found = raw.other_county_keys(conn, parsed.kind, kcol, county_code, parsed.period, keys,
                                       before_submission_id)
         header = parsed.headers.get(col.name, col.header)
-        for r in parsed.rows:
-            counties = found.get(r.get(kcol))
+        for rownum, k in zip(parsed.row_numbers, values) if found else ():
+            counties = found.get(k)
             if not counties:
                 continue
             names = "、".join(programme().by_code(c).name for c in counties)
@@ -200,7 +202,7 @@ def other_county_warnings(conn, county_code: str, parsed: Parsed,
                 "reported_by_other_county",
                 f"此人本月已在{names}的{parsed.contract.title}中报送，全市只计一次；"
                 f"请与{names}核实此人本月在哪里就业，报错的一方改正后重新提交",
-                row=r["__row"], column=header, value=parsed.raw.get((r["__row"], col.name)),
+                row=rownum, column=header, value=parsed.raw.get((rownum, col.name)),
                 severity="warning"))
     return out
 

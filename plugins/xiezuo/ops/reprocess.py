@@ -191,10 +191,15 @@ def _renderer(key: str):
 def _worker_init() -> None:
     """A forked worker does not use the database. It drops the parent's engine so that nothing
     in it can check out one of the parent's pooled connections (psycopg leaves a connection
-    inherited across fork() open when it is collected, so the parent's sessions are safe)."""
+    inherited across fork() open when it is collected, so the parent's sessions are safe).
+    Nor does it use polars: polars' thread pool does not survive fork() (its threads stay in the
+    parent, and work handed to it in the child waits forever), so the worker reads every file
+    with the row reader (intake/fastcsv.py)."""
+    from ..intake import fastcsv
     from ..warehouse.database import _engine
 
     _engine.cache_clear()
+    fastcsv.disable_in_this_process()
 
 
 def _evaluate_in_worker(job: tuple) -> bytes:

@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 import numpy as np
 import pandas as pd
+import polars as pl
 
 from .. import contracts as C
 from ..intake import cells as X
@@ -137,7 +138,14 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
         g = _gx_column(col)
         if g in used:
             values = columns.get(g, nothing)
-            if col.type in C.NUMERIC_TYPES:
+            if isinstance(values, pl.Series):  # a column read by polars (intake/columnar.py)
+                if col.type in C.NUMERIC_TYPES:  # via text: rounded once, as float(Decimal)
+                    data[g] = values.cast(pl.String).cast(pl.Float64).to_numpy()
+                elif col.type == "date":
+                    data[g] = values.cast(pl.Datetime("ns")).to_numpy()
+                else:
+                    data[g] = _categorical(values)
+            elif col.type in C.NUMERIC_TYPES:
                 data[g] = np.array(values, dtype="float64")  # Decimal → float, None → NaN
             elif col.type == "date":
                 data[g] = pd.to_datetime(pd.Series(values, dtype="object"), errors="coerce").to_numpy()
@@ -155,6 +163,19 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
                 data[age] = np.array([X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
                                       for b, w in zip(births, whens)], dtype="float64")
     return pd.DataFrame(data, copy=False)
+
+
+def _categorical(values: pl.Series) -> pd.Categorical:
+    """A text column for GX as a pandas Categorical: the same values (None stays missing), but
+    GX's fingerprint of the batch, its null checks, row-condition takes and uniqueness work on
+    integer codes instead of a Python string per row."""
+    if values.dtype != pl.String:
+        return pd.Series(values.to_numpy(), dtype="object")
+    categories = values.drop_nulls().unique().sort()
+    codes = categories.search_sorted(values).to_numpy().astype("int32")
+    if values.null_count():
+        codes[values.is_null().to_numpy()] = -1
+    return pd.Categorical.from_codes(codes, categories=pd.Index(categories.to_list(), dtype="object"))
 
 
 _VALIDATIONS: dict[tuple[str, str, int], object] = {}

@@ -9,6 +9,8 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime
 
+import polars as pl
+from psycopg.copy import QueuedLibpqWriter
 import sqlalchemy as sa
 
 from .. import contracts as C
@@ -234,6 +236,8 @@ def copy_rows(conn: sa.Connection, kind: str, submission_id: int, row_numbers: l
     into its kind's raw table: formatted column by column and sent as text blocks (psycopg's
     per-row write_row costs more than the server's work)."""
     types = dict(stored_columns(C.load(kind)))
+    if any(isinstance(v, pl.Series) for v in columns.values()):
+        return _copy_frame(conn, kind, submission_id, row_numbers, columns, types)
     cols = list(types)
     collist = ", ".join(f'"{c}"' for c in ["submission_id", "source_row", *cols])
     numbers = row_numbers
@@ -253,3 +257,37 @@ def copy_rows(conn: sa.Connection, kind: str, submission_id: int, row_numbers: l
                 lines.append("")
                 cp.write("\n".join(lines).encode("utf-8"))
     return total
+
+
+def _copy_frame(conn: sa.Connection, kind: str, submission_id: int, row_numbers: list[int],
+                columns: dict, types: dict[str, str]) -> int:
+    """`copy_rows` for a file read column-wise (intake/columnar.py): the columns held as polars
+    Series are written in COPY's text format by polars, block by block (text escaped as COPY
+    reads it back; the others as `_copy_column` formats them)."""
+    n = len(row_numbers)
+    frame: dict[str, pl.Series] = {
+        "submission_id": pl.repeat(submission_id, n, dtype=pl.Int64, eager=True),
+        "source_row": pl.Series(row_numbers, dtype=pl.Int64),
+    }
+    for c, sql_type in types.items():
+        v = columns.get(c)
+        if v is None:
+            frame[c] = pl.repeat(None, n, dtype=pl.String, eager=True)
+        elif not isinstance(v, pl.Series):
+            frame[c] = pl.Series(_copy_column(v, sql_type), dtype=pl.String)  # "\\N" for None
+        elif v.dtype == pl.String:
+            if v.str.contains(r"[\\\t\n\r]").any():  # escaped as COPY's text format reads them back
+                for ch, esc in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+                    v = v.str.replace_all(ch, esc, literal=True)
+            frame[c] = v
+        else:
+            frame[c] = v
+    df = pl.DataFrame(frame)
+    collist = ", ".join(f'"{c}"' for c in df.columns)
+    raw_conn = conn.connection.driver_connection
+    with raw_conn.cursor() as cur, cur.copy(f"copy {table(kind)} ({collist}) from stdin",
+                                            writer=QueuedLibpqWriter(cur)) as cp:
+        for start in range(0, n, _COPY_BLOCK):
+            cp.write(df.slice(start, _COPY_BLOCK).write_csv(
+                separator="\t", include_header=False, quote_style="never", null_value="\\N").encode("utf-8"))
+    return n

@@ -1,0 +1,123 @@
+"""A column of cells held as a polars Series (the text as written) → typed values, with the same
+values, errors and cells kept as written as `parse._typed_column` gives for the same cells as a
+Python list — it decides every cell that is not of a shape proven here to give its result.
+
+- few distinct cells (types, levels, yes/no, dates of one month): each distinct cell is parsed
+  once by `_typed_column` and the outcome mapped back onto the column;
+- numbers written plainly (`1200`, `0`, `12.5`: no sign, no separator, no leading zero, no
+  trailing zero after the point, at most 13 digits before it) in a column whose header has no
+  unit factor: read by polars (those are `int(v)` / `Decimal(v)`, the parser's own shortcut);
+- text that NFKC leaves as it is, with no space at either end: itself, or None for a missing
+  marker (NFKC of assigned characters is stable across Unicode versions, so text polars'
+  normaliser leaves unchanged is left unchanged by Python's too);
+- every other cell goes through `_typed_column` and its result is put in its place.
+
+A column whose values do not fit the column's polars type exactly (a number with more than 9
+decimals after a unit factor) is returned as a Python list, as the row reader makes it.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+import polars as pl
+
+from .. import contracts as C
+from . import cells as X
+
+DECIMAL = pl.Decimal(38, 9)
+DTYPES = {"text": pl.String, "enum": pl.String, "bool": pl.Boolean, "date": pl.Date, "int": pl.Int64,
+          "count": pl.Int64, "money": DECIMAL, "numeric": DECIMAL}
+_PLAIN_INT = r"^(?:[1-9][0-9]{0,12}|0)$"
+_PLAIN_DEC = r"^(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]$"
+_EDGE_SPACE = r"^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$"
+
+
+def typed_series(col: C.Column, s: pl.Series, factor: float, typed_column):
+    """(typed values: a Series or a list, [(position, CellError)], positions kept as written)."""
+    n = s.len()
+    if s.null_count():
+        return typed_column(col, s.to_list(), factor, True)
+    uniq = s.unique()
+    if n >= 64 and uniq.len() * 4 <= n:
+        return _by_distinct(col, s, uniq.to_list(), factor, typed_column)
+    if col.type in ("int", "count", "money", "numeric") and factor == 1:
+        return _numbers(col, s, factor, typed_column)
+    if col.type == "text":
+        return _text(col, s, factor, typed_column)
+    return typed_column(col, s.to_list(), factor, True)
+
+
+def _fits(col: C.Column, values: list) -> bool:
+    if DTYPES[col.type] is not DECIMAL:
+        return True
+    for v in values:
+        if v is None:
+            continue
+        t = v.as_tuple()
+        if t.exponent < -9 or len(t.digits) + t.exponent > 29:
+            return False
+    return True
+
+
+def _by_distinct(col, s: pl.Series, values: list, factor: float, typed_column):
+    typed, errors, keep = typed_column(col, values, factor, True)
+    if not _fits(col, typed):
+        return typed_column(col, s.to_list(), factor, True)
+    out = s.replace_strict(values, typed, return_dtype=DTYPES[col.type])
+    if not keep:
+        return out, [], []
+    error_of = {values[k]: exc for k, exc in errors}
+    flagged = [values[k] for k in keep]
+    positions = s.is_in(flagged).arg_true().to_list()
+    cells = s.gather(positions).to_list()
+    errs = [(pos, error_of[v]) for pos, v in zip(positions, cells) if v in error_of]
+    return out, errs, positions
+
+
+def _numbers(col, s: pl.Series, factor: float, typed_column):
+    whole = col.type in ("int", "count")
+    plain = s.str.contains(_PLAIN_INT) if whole else (s.str.contains(_PLAIN_INT) | s.str.contains(_PLAIN_DEC))
+    out = s.cast(DTYPES[col.type], strict=False)  # not trusted where not plain: replaced below
+    done = plain | (s == "")
+    out = pl.select(pl.when(plain).then(out).otherwise(None)).to_series().rename(s.name)
+    return _rest(col, s, out, done, factor, typed_column)
+
+
+def _text(col, s: pl.Series, factor: float, typed_column):
+    stable = (s.str.normalize("NFKC") == s) & ~s.str.contains(_EDGE_SPACE)
+    missing = s.is_in(list(X.MISSING))
+    out = pl.select(pl.when(stable & ~missing).then(s).otherwise(None)).to_series().rename(s.name)
+    typed, errors, keep = _rest(col, s, out, stable, factor, typed_column)
+    marked = (stable & missing & (s != "")).arg_true().to_list()  # "—", "无": missing, kept as written
+    if marked:
+        keep = sorted(keep + marked)
+    return typed, errors, keep
+
+
+def _rest(col, s: pl.Series, out: pl.Series, done: pl.Series, factor: float, typed_column):
+    """The cells not `done` through `_typed_column`, their results put in place in `out`."""
+    positions = (~done).arg_true().to_list()
+    if not positions:
+        return out, [], []
+    typed, errors, keep = typed_column(col, s.gather(positions).to_list(), factor, True)
+    if not _fits(col, typed):
+        whole, errs, kept = typed_column(col, s.to_list(), factor, True)
+        return whole, errs, kept
+    out = out.scatter(positions, pl.Series(typed, dtype=DTYPES[col.type]))
+    return out, [(positions[k], exc) for k, exc in errors], [positions[k] for k in keep]
+
+
+def is_series(values) -> bool:
+    return isinstance(values, pl.Series)
+
+
+def as_list(values) -> list:
+    return values.to_list() if isinstance(values, pl.Series) else values
+
+
+def total(values) -> Decimal:
+    """The sum of a column's values (None left out), as Decimal."""
+    if isinstance(values, pl.Series):
+        got = values.sum()
+        return Decimal(0) if got is None else Decimal(got)
+    return sum((v for v in values if v is not None), Decimal(0))

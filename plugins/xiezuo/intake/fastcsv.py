@@ -1,0 +1,202 @@
+"""A CSV ledger's data rows read column-wise (polars), for the common shape of a CSV file.
+
+The row reader (read.py, the csv module) makes a Python list per record and a Python string per
+cell; for a 400k-row ledger that was most of the intake's time. Here the lines after the header
+are read by polars straight into columns, when the file has the shape where both readers give
+the same cells, and that is checked, not assumed:
+
+- every record is one line (no quoted line break: polars' row count equals the line count),
+  and no line ends in a lone CR (the csv module would end a record there);
+- every data line has the same number of fields W, at least one more than the last column the
+  header maps (a shorter row gives None cells in the row reader, "" here): unquoted lines by
+  their comma count, quoted lines by a pattern of exactly W well-formed fields (quote only at a
+  field's start, "" inside), where RFC 4180 leaves the two readers no room to differ;
+- no cell is longer than the reader's limit (the row reader's refusal names the cell), and no
+  NUL byte (which the csv module refuses);
+- lines of another width (a note, a total row, a blank line; at most MAX_IRREGULAR) are split
+  by the csv module itself and must not be data rows.
+
+Otherwise `read_columns` returns None and the file is read row by row as before: the answer is
+the same either way, only slower. Blank, note and total lines are told apart by the row
+reader's own rule (`layout.data_rows`), applied to the few lines whose first cell is not plain
+ASCII text or whose non-ASCII first cell the rule does not call data at once.
+"""
+from __future__ import annotations
+
+import codecs
+import csv
+import re
+import unicodedata
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+
+from .layout import FOOTER_PREFIXES, TOTAL_WORDS, Layout, data_rows
+from .read import MAX_CELL_CHARS
+
+_FIELD = rb'(?:[^",\r\n]*|"(?:[^"]|"")*")'
+_ASCII = r"^[\x00-\x7f]*$"
+_NOT_SPACE = r"[^\t\n\x0b\x0c\r\x1c-\x1f ]"  # str.isspace() over ASCII, negated
+
+
+_ENABLED = True
+
+
+def disable_in_this_process() -> None:
+    """A process forked from one that has used polars must not use it (reprocess's workers):
+    every file is read by the row reader there."""
+    global _ENABLED
+    _ENABLED = False
+
+
+@dataclass
+class CsvColumns:
+    numbers: list[int]              # the data rows' line numbers (where each record starts)
+    cells: dict[int, pl.Series]     # column index → the data rows' cells as written (strings)
+
+
+def read_columns(path: Path, encoding: str, layout: Layout, wanted: list[int]) -> CsvColumns | None:
+    """The data rows' cells at `wanted` column indexes, or None when the file is not of the shape
+    above. `encoding` is the label the row reader decided (read.Sheet.encoding)."""
+    if not _ENABLED:
+        return None
+    data = path.read_bytes()
+    if encoding == "utf-8":
+        if data.startswith(codecs.BOM_UTF8):
+            data = data[len(codecs.BOM_UTF8):]
+    else:
+        data = data.decode(encoding).encode("utf-8")  # strict: csv_encoding decided it decodes
+    if b"\r" in data and data.count(b"\r") != data.count(b"\r\n") or b"\x00" in data:
+        return None  # a lone CR ends a record for the csv module; a NUL is refused by it
+    skip = _lines_through_header(data, layout.header_rows[-1])
+    if skip is None:
+        return None
+    lines = _Lines(data, skip)
+    shape = _shape(lines)
+    if shape is None or shape[0] <= max(wanted, default=0):
+        return None
+    width, irregular = shape
+    try:
+        df = pl.read_csv(data, has_header=False, skip_lines=skip, quote_char='"', empty_string_is_null=False,
+                         schema={f"c{i}": pl.String for i in range(width)}, truncate_ragged_lines=True,
+                         missing_columns="insert", raise_if_empty=False)
+    except pl.exceptions.PolarsError:
+        return None
+    if df.height != len(lines):
+        return None  # a record over several lines (a quoted line break): the row reader's case
+    if any((df[c].str.len_chars().max() or 0) > MAX_CELL_CHARS for c in df.columns):
+        return None
+    keep = _data_mask(df, lines, irregular, layout, skip)
+    if keep is None:
+        return None
+    numbers = pl.int_range(skip + 1, skip + 1 + df.height, eager=True).filter(keep).to_list()
+    cells = {i: df.get_column(f"c{i}").filter(keep) for i in set(wanted)}
+    return CsvColumns(numbers=numbers, cells=cells)
+
+
+class _Lines:
+    """The lines after the first `skip` of `data` (split at \\n; the newline ending the last line
+    starts no line), located by numpy instead of one bytes object per line."""
+
+    def __init__(self, data: bytes, skip: int):
+        self.data = data
+        self.bytes = np.frombuffer(data, dtype=np.uint8)
+        nl = np.flatnonzero(self.bytes == 10)
+        total = len(nl) + (0 if data.endswith(b"\n") or not data else 1)
+        starts = np.concatenate(([0], nl + 1))[:total]
+        ends = np.concatenate((nl, [len(data)]))[:total]
+        self.starts, self.ends = starts[skip:], ends[skip:]
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i: int) -> bytes:
+        return self.data[self.starts[i]:self.ends[i]]
+
+    def count(self, byte: int) -> np.ndarray:
+        """How many times `byte` occurs in each line."""
+        at = np.flatnonzero(self.bytes == byte)
+        return np.searchsorted(at, self.ends) - np.searchsorted(at, self.starts)
+
+
+def _lines_through_header(data: bytes, header_row: int) -> int | None:
+    """The number of lines up to the end of the header record (it starts on line `header_row`
+    and may itself span lines), as the csv module counts them."""
+    lines = data.split(b"\n", header_row + 64)[: header_row + 64]
+    # As a file opened with newline="" gives them to the csv module: lines end at \n only here
+    # (a lone \r was ruled out), other line-like characters are cell text.
+    reader = csv.reader([(line + b"\n").decode("utf-8", "replace") for line in lines])
+    start = 1
+    try:
+        for _ in reader:
+            if start == header_row:
+                return reader.line_num
+            if start > header_row:
+                return None
+            start = reader.line_num + 1
+    except csv.Error:
+        return None
+    return None
+
+
+MAX_IRREGULAR = 1000  # lines of another width (notes, totals, blank lines): read one by one
+
+
+def _shape(lines: _Lines) -> tuple[int, list[int]] | None:
+    """(W, the lines that do not hold exactly W fields split alike by both readers): W is the
+    field count of most unquoted lines; a quoted line is regular when it is W well-formed fields."""
+    if not len(lines):
+        return None
+    counts = lines.count(ord(","))
+    quoted = lines.count(ord('"')) > 0
+    plain = counts[~quoted]
+    if not len(plain):
+        return None
+    commas = int(np.bincount(plain).argmax())
+    irregular = set(np.flatnonzero(~quoted & (counts != commas)).tolist())
+    if quoted.any():
+        pattern = re.compile(_FIELD + rb"(?:," + _FIELD + rb"){" + str(commas).encode() + rb"}\r?")
+        irregular.update(i for i in np.flatnonzero(quoted).tolist() if not pattern.fullmatch(lines[i]))
+    if len(irregular) > MAX_IRREGULAR:
+        return None
+    return commas + 1, sorted(irregular)
+
+
+def _data_mask(df: pl.DataFrame, lines: _Lines, irregular: list[int], layout: Layout,
+               skip: int) -> pl.Series | None:
+    """Which lines are data rows, by `layout.data_rows` (total rows go to `layout.totals`) on the
+    lines that need it: those of another width (as the csv module splits them: none of them may
+    be data, which would have missing cells) and those whose first cell is not text that makes
+    a row data at once. None when a line of another width is data."""
+    first = df.get_column("c0")
+    plain = first.str.contains(_ASCII) & first.str.contains(_NOT_SPACE)  # as data_rows: data at once
+    others = first.filter(~plain).unique().to_list()
+    not_data = [v for v in others if not _data_at_once(v)]
+    special = set(irregular)
+    if not_data:
+        special.update((~plain & first.is_in(not_data)).arg_true().to_list())
+    if not special:
+        return pl.repeat(True, df.height, eager=True)
+    odd = set(irregular)
+    rows = [(skip + 1 + i, next(csv.reader([lines[i].decode("utf-8")]), []) if i in odd else list(df.row(i)))
+            for i in sorted(special)]
+    kept = {n - skip - 1 for n, _ in data_rows(layout, rows)}
+    if kept & odd:
+        return None
+    drop = [i for i in sorted(special) if i not in kept]
+    keep = pl.repeat(True, df.height, eager=True)
+    return keep.scatter(drop, False) if drop else keep
+
+def _data_at_once(first: str) -> bool:
+    """`layout.data_rows` on a row whose first cell is this non-ASCII text: data without
+    looking further (its first cell has text that is no footer and no total word)."""
+    if not first.strip():
+        return False
+    t = "".join(unicodedata.normalize("NFKC", first).split())
+    if not t:
+        return False
+    if t.startswith(FOOTER_PREFIXES) and ":" in t:
+        return False
+    return t.rstrip(":") not in TOTAL_WORDS
