@@ -33,6 +33,41 @@ def test_sheet_extent_sees_value_cells_across_chunks_and_skips_formatting_only_c
     assert (ext.rows, ext.cols, ext.far) == (17, 27, "AA17")
 
 
+def test_sheet_bound_is_an_upper_bound_and_says_when_it_cannot_be_one():
+    """The cheap bound counts formatting-only cells too (over, never under), sees tags cut at any
+    chunk boundary, and is unsure of cell tags written another way (then the exact scan runs)."""
+    xml = b'<row r="2"><c r="B2" t="s"><v>1</v></c><c r="XFD1048576" s="3"/></row>'
+    bound = P._SheetBound()
+    for i in range(0, len(xml), 5):
+        bound.feed(xml[i:i + 5])
+    assert (bound.rows, bound.cols, bound.unsure) == (1048576, 16384, False)
+    for odd in (b'<x:c r="AA17"><x:v>1</x:v></x:c>', b'<c s="1" r="C3"><v>2</v></c>'):
+        bound = P._SheetBound()
+        bound.feed(odd)
+        assert bound.unsure
+
+
+def test_formatting_far_away_is_not_refused(tmp_path):
+    """Formatting-only cells far out make the bound exceed the limit; the exact scan accepts."""
+    import zipfile
+
+    from openpyxl import Workbook
+
+    path = tmp_path / "fmt.xlsx"
+    wb = Workbook()
+    wb.active.append(["项目编号"])
+    wb.save(path)
+    with zipfile.ZipFile(path) as z:
+        members = {i.filename: z.read(i) for i in z.infolist()}
+    sheet = next(n for n in members if n.startswith("xl/worksheets/"))
+    members[sheet] = members[sheet].replace(
+        b"</sheetData>", b'<row r="1048576"><c r="XFD1048576" s="0"/></row></sheetData>')
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as z:
+        for name, data in members.items():
+            z.writestr(name, data)
+    P._safety(path, 50)  # not refused
+
+
 def test_a_far_stray_cell_is_refused_before_any_parser(tmp_path):
     path = tmp_path / "x.xlsx"
     hostile.far_cell_xlsx(path)

@@ -82,3 +82,25 @@ def test_read_grid_is_the_stream_collected(tmp_path, fmt, monkeypatch):
         assert len(chunk) == 1
         rows += chunk
     assert rows == whole.rows and sheet.merges == whole.merges and sheet.encoding == whole.encoding
+
+
+def test_rows_of_a_workbook_without_long_text_are_not_measured(tmp_path):
+    """An .xlsx whose XML has no text run over the cell limit skips the per-row length check;
+    one with a cell that long is measured."""
+    from openpyxl import Workbook
+
+    def book(name, text):
+        wb = Workbook()
+        wb.active.append(["项目编号", "项目名称"])
+        wb.active.append(["NM-001", text])
+        wb.save(tmp_path / name)
+        return tmp_path / name
+
+    short = book("short.xlsx", "风电" * 100)
+    assert R._long_text_possible(short) is False
+    assert R.read_grid(short).rows[1][1][1] == "风电" * 100
+    long = book("long.xlsx", "长" * R.MAX_CELL_CHARS)  # at the limit: accepted, but measured
+    assert R._long_text_possible(long) is True
+    assert len(R.read_grid(long).rows[1][1][1]) == R.MAX_CELL_CHARS
+    # (a cell over the limit is refused: tests/hostile.py long-cell-xlsx, written as raw XML)
+    assert R._long_text_possible(tmp_path / "nothing.xlsx") is True  # unreadable: every row measured

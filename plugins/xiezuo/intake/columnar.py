@@ -24,11 +24,25 @@ import polars as pl
 from .. import contracts as C
 from . import cells as X
 
+# A process forked from one that has used polars must not use it: polars' thread pool does not
+# survive fork() (its threads stay in the parent; work handed to it in the child waits forever).
+# Reprocessing's workers turn it off; then files are read by the row reader into Python lists.
+POLARS = True
+
+
+def disable_in_this_process() -> None:
+    global POLARS
+    POLARS = False
+
+
 DECIMAL = pl.Decimal(38, 9)
 DTYPES = {"text": pl.String, "enum": pl.String, "bool": pl.Boolean, "date": pl.Date, "int": pl.Int64,
           "count": pl.Int64, "money": DECIMAL, "numeric": DECIMAL}
 _PLAIN_INT = r"^(?:[1-9][0-9]{0,12}|0)$"
 _PLAIN_DEC = r"^(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]$"
+# str(Decimal) of a value Decimal(38, 9) holds exactly: at most 29 digits before the point and 9
+# after it, or a whole number in exponent form (str(Decimal("1.2E+4")) is "1.2E+4").
+_FITS_DECIMAL = r"^-?(?:[0-9]{1,29}(?:\.[0-9]{1,9})?|[0-9](?:\.[0-9]{1,27})?E\+(?:[0-9]|1[0-9]|2[0-7]))$"
 _EDGE_SPACE = r"^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$"
 
 
@@ -105,6 +119,45 @@ def _rest(col, s: pl.Series, out: pl.Series, done: pl.Series, factor: float, typ
         return whole, errs, kept
     out = out.scatter(positions, pl.Series(typed, dtype=DTYPES[col.type]))
     return out, [(positions[k], exc) for k, exc in errors], [positions[k] for k in keep]
+
+
+class ColumnBuilder:
+    """A column typed chunk by chunk by the row reader (`parse._typed_column`), held as compact
+    polars chunks while every value fits the column's type (a Python Decimal is about 100 bytes,
+    the same value in a polars Decimal column 16: most of a large workbook's parsed size), else
+    as one Python list, as before."""
+
+    def __init__(self, col: C.Column):
+        self.type = col.type
+        self.chunks: list[pl.Series] = []
+        self.values: list | None = None if POLARS else []
+
+    def add(self, typed: list) -> None:
+        if self.values is None:
+            s = self._series(typed)
+            if s is not None:
+                self.chunks.append(s)
+                return
+            self.values = [v for chunk in self.chunks for v in chunk.to_list()]
+            self.chunks = []
+        self.values += typed
+
+    def _series(self, typed: list) -> pl.Series | None:
+        dtype = DTYPES[self.type]
+        try:
+            if dtype is DECIMAL:  # through text: converting Decimal objects one by one is 10× slower
+                text = pl.Series([None if v is None else str(v) for v in typed], dtype=pl.String)
+                if not text.str.contains(_FITS_DECIMAL).all():
+                    return None  # polars would round it: the column stays a list
+                return text.cast(dtype)
+            return pl.Series(typed, dtype=dtype, strict=True)
+        except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+            return None
+
+    def result(self):
+        if self.values is not None:
+            return self.values
+        return pl.concat(self.chunks) if self.chunks else pl.Series([], dtype=DTYPES[self.type])
 
 
 def is_series(values) -> bool:

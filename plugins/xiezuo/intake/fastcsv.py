@@ -33,22 +33,13 @@ from pathlib import Path
 import numpy as np
 import polars as pl
 
+from . import columnar
 from .layout import FOOTER_PREFIXES, TOTAL_WORDS, Layout, data_rows
 from .read import MAX_CELL_CHARS
 
 _FIELD = rb'(?:[^",\r\n]*|"(?:[^"]|"")*")'
 _ASCII = r"^[\x00-\x7f]*$"
 _NOT_SPACE = r"[^\t\n\x0b\x0c\r\x1c-\x1f ]"  # str.isspace() over ASCII, negated
-
-
-_ENABLED = True
-
-
-def disable_in_this_process() -> None:
-    """A process forked from one that has used polars must not use it (reprocess's workers):
-    every file is read by the row reader there."""
-    global _ENABLED
-    _ENABLED = False
 
 
 @dataclass
@@ -60,7 +51,7 @@ class CsvColumns:
 def read_columns(path: Path, encoding: str, layout: Layout, wanted: list[int]) -> CsvColumns | None:
     """The data rows' cells at `wanted` column indexes, or None when the file is not of the shape
     above. `encoding` is the label the row reader decided (read.Sheet.encoding)."""
-    if not _ENABLED:
+    if not columnar.POLARS:
         return None
     data = path.read_bytes()
     if encoding == "utf-8":

@@ -25,7 +25,7 @@ import polars as pl
 from .. import contracts as C
 from ..reference import Area, programme
 from . import cells as X
-from .columnar import DTYPES, total, typed_series
+from .columnar import DTYPES, ColumnBuilder, total, typed_series
 from .fastcsv import read_columns
 from .layout import HeaderCell, data_rows, find_header
 from .problems import FileRejected, Findings, Problem
@@ -302,6 +302,7 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
     if fast is not None:  # a CSV file of the usual shape: read and typed column-wise (fastcsv.py)
         _typed_columns(fast, parsed, mapped, factors, county_cells, period_cells, county, pii_key,
                        period_values, located)
+    builders = {col.name: ColumnBuilder(col) for col in contract.columns if col.type not in ("id", "personal")}
     for data in chunks:
         offset = len(parsed.row_numbers)
         numbers = [n for n, _ in data]
@@ -321,7 +322,7 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
                 _id_columns(col, values, numbers, parsed, pii_key)
                 continue
             typed, errors, keep = _typed_column(col, values, factors.get(col.name, 1.0), cell is not None)
-            parsed.columns[col.name] += typed
+            builders[col.name].add(typed)
             if cell is None:
                 continue
             for pos in keep:
@@ -343,6 +344,9 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
                         row=numbers[pos], column=c.text, value=X.nfkc(v))))
         del cells_by_index
         parsed.row_numbers += numbers
+    if fast is None:
+        for name, builder in builders.items():
+            parsed.columns[name] = builder.result()
     try:
         parsed.period = resolve_period(path.name, layout.titles, list(period_values.values()), today)
     except FileRejected as exc:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import codecs
 import csv
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 
+import numpy as np
 from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
 
 from .problems import FileRejected
@@ -168,17 +170,49 @@ def _excel_rows(path: Path) -> tuple[Iterator[tuple[int, list]], list]:
         if sheet is None:
             return iter(()), []
         merges = list(sheet.merged_cell_ranges or [])
-    return _sheet_rows(sheet), merges
+    return _sheet_rows(sheet, check_length=_long_text_possible(path)), merges
 
 
-def _sheet_rows(sheet) -> Iterator[tuple[int, list]]:
+def _long_text_possible(path: Path) -> bool:
+    """Whether a cell of this workbook can hold more than MAX_CELL_CHARS characters: an .xlsx
+    whose worksheet and shared-string XML has no run of text (bytes between tags) that long
+    cannot (a character is at least a byte), and its rows need not be measured one by one.
+    Anything unexpected: True (every row is measured)."""
+    if path.suffix.lower() != ".xlsx":
+        return True
+    try:
+        with zipfile.ZipFile(path) as z:
+            for info in z.infolist():
+                name = info.filename.lower()
+                if not (name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"):
+                    continue
+                run = 0  # bytes since the last "<", carried across blocks
+                with z.open(info) as member:
+                    while block := member.read(1 << 23):
+                        tags = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 60)
+                        if not len(tags):
+                            run += len(block)
+                        else:
+                            gaps = np.diff(tags)
+                            run = max(run + int(tags[0]), int(gaps.max()) - 1 if len(gaps) else 0)
+                            if run > MAX_CELL_CHARS:
+                                return True
+                            run = len(block) - int(tags[-1]) - 1
+                        if run > MAX_CELL_CHARS:
+                            return True
+    except Exception:  # a workbook zipfile cannot read: calamine decides, every row measured
+        return True
+    return False
+
+
+def _sheet_rows(sheet, check_length: bool = True) -> Iterator[tuple[int, list]]:
     """The sheet from A1, as `to_python(skip_empty_area=False)` lays it out, one row at a time
     (calamine holds the cells compactly; Python objects are made a row at a time). `iter_rows`
     starts at row 1 but at the first used column: the columns before it are padded."""
     pad = [""] * sheet.start[1]
     for i, row in enumerate(sheet.iter_rows()):
         cells = pad + row if pad else row
-        if max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
+        if check_length and max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
             c = next(c for c, v in enumerate(cells) if type(v) is str and len(v) > MAX_CELL_CHARS)
             raise _cell_too_long(f"单元格 {_column_letters(c + 1)}{i + 1}", len(cells[c]))
         yield i + 1, cells

@@ -194,12 +194,12 @@ def _worker_init() -> None:
     inherited across fork() open when it is collected, so the parent's sessions are safe).
     Nor does it use polars: polars' thread pool does not survive fork() (its threads stay in the
     parent, and work handed to it in the child waits forever), so the worker reads every file
-    with the row reader (intake/fastcsv.py)."""
-    from ..intake import fastcsv
+    with the row reader into Python lists (intake/columnar.py)."""
+    from ..intake import columnar
     from ..warehouse.database import _engine
 
     _engine.cache_clear()
-    fastcsv.disable_in_this_process()
+    columnar.disable_in_this_process()
 
 
 def _evaluate_in_worker(job: tuple) -> bytes:
