@@ -14,7 +14,7 @@ from decimal import Decimal
 import pytest
 
 from tests import corpus
-from xiezuo.intake import fastcsv
+from xiezuo.intake import columnar, fastcsv
 from xiezuo.intake import parse as P
 from xiezuo.intake.columnar import as_list
 from xiezuo.intake.problems import FileRejected
@@ -53,8 +53,12 @@ def both(monkeypatch):
         monkeypatch.setattr(P, "read_columns", counted)
         fast = _snapshot(path, county)
         monkeypatch.setattr(P, "read_columns", lambda *a, **kw: None)
-        slow = _snapshot(path, county)
+        slow = _snapshot(path, county)  # the row reader, typed chunks held as polars columns
         assert fast == slow, path.name
+        monkeypatch.setattr(columnar, "POLARS", False)
+        lists = _snapshot(path, county)  # no polars at all (as in reprocessing's forked workers)
+        monkeypatch.setattr(columnar, "POLARS", True)
+        assert fast == lists, path.name
         return any(taken)
     return compare
 
@@ -145,7 +149,7 @@ def test_few_distinct_and_plain_columns_read_alike(tmp_path, both):
         r[13] = rnd.choice(["35", "一百", "", "—"])
         rows.append(r)
     rows[77][6] = "也许"  # a bad yes/no among few distinct
-    path = _write_csv(tmp_path / "奈曼旗" / "奈曼旗2025年3月产业合作项目台账-plain.csv", _ledger(rows, False),
+    path = _write_csv(tmp_path / "奈曼旗" / "奈曼旗2025年3月产业合作项目台账-plain.csv", _ledger(rows),
                       lineterminator="\n")
     assert both(path, programme().county("奈曼旗"))
 

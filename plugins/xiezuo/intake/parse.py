@@ -672,5 +672,6 @@ def _check_totals(totals, mapped, factors, parsed: Parsed) -> None:
             if abs(Decimal(stated) - actual) > Decimal("0.01"):
                 parsed.findings.add(Problem(
                     "total_mismatch",
-                    f"合计行的数值 {stated} 与各数据行之和 {actual} 不一致；请核对合计或明细",
+                    f"合计行的数值 {_render_number(Decimal(stated))} 与各数据行之和 {_render_number(actual)} "
+                    "不一致；请核对合计或明细",
                     row=rownum, column=cell.text, value=X.nfkc(cells[cell.index]), severity="warning"))
