@@ -14,7 +14,9 @@ import os
 import re
 import shutil
 import stat
+import threading
 import zipfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -26,8 +28,8 @@ from ..warehouse import raw
 from ..warehouse.database import engine
 from ..warehouse.roles import INTAKE_ROLE, act_as
 from . import archive
-from .discover import UNASSIGNED, Candidate
 from .columnar import as_list
+from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
 from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
@@ -307,6 +309,7 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
     if prior is not None:
         return _duplicate(path, folder, sha, county, prior, received_at)
     parsed: Parsed | None = None
+    preload: _Preload | None = None
     errors: list[Problem] = []
     warnings: list[Problem] = []
     try:
@@ -316,6 +319,8 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
             raise FileRejected("unassigned", "文件不在任何旗县的文件夹中（或文件夹名称不是已知旗县），无法确定归属",
                                "请把文件放入本旗县的文件夹后重新提交")
         parsed = parse_file(path, county, pii_key=s.pii_key, today=today)
+        if not parsed.findings.errors and len(parsed.row_numbers) >= PRELOAD_ROWS:
+            preload = _Preload(county.code, parsed)
         from ..quality.gate import run_gate
 
         for p in parsed.findings.errors + parsed.findings.warnings + run_gate(parsed, county_code=county.code, sha256=sha):
@@ -326,13 +331,17 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
     except FileRejected as exc:
         errors = [exc.problem()]
         kind_known = exc.kind
+    except BaseException:
+        if preload is not None:
+            preload.discard()
+        raise
     else:
         kind_known = parsed.kind
     status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
     return _finish(path, folder, sha, county, kind_known,
                    parsed.period if parsed else None, status, errors, warnings,
                    len(parsed.rows) if parsed else 0, received_at, parsed=parsed, archive_path=stored,
-                   drop=(dropped_as, identity))
+                   drop=(dropped_as, identity), preload=preload)
 
 
 def _texts(receipt: dict, county, previous: dict | None = None) -> str:
@@ -347,17 +356,89 @@ def _outcome(path: Path, folder: Path, receipt: dict) -> Outcome:
                    sha256=receipt["sha256"], receipt=printable(str(receipt_paths(folder, path.name)[1])))
 
 
+PRELOAD_ROWS = 10_000  # from this many rows a file's COPY runs beside its gate (`_Preload`)
+
+
+class _Preload:
+    """The rows of a file the reader found no error in, copied into its raw table while the
+    gate runs (on another connection, in a thread: the server's COPY and GX's Python overlap):
+    in a transaction that takes the file's slot lock and its submission id first and commits
+    only with the accepting registration (`_finish`); any other verdict rolls it back, and no
+    one ever sees the rows before the commit. Taking the slot lock before the id keeps the ids
+    of one slot in the order of their registrations ('latest' is the highest id); taking
+    raw.submissions' lock before the rows' table keeps the order every other writer takes them
+    in (a registration, the schema's DDL), without which a concurrent `prepare_warehouse`
+    deadlocked with the registration (test_concurrent_runs)."""
+
+    def __init__(self, county_code: str, parsed: Parsed):
+        self._conn = engine().connect()
+        self._tx = self._conn.begin()
+        self._error: BaseException | None = None
+        self.submission_id: int | None = None
+        self._thread = threading.Thread(target=self._load, args=(county_code, parsed),
+                                        name="xiezuo-preload", daemon=True)
+        self._thread.start()
+
+    def _load(self, county_code: str, parsed: Parsed) -> None:
+        try:
+            act_as(self._conn, INTAKE_ROLE)
+            raw.lock_for_registration(self._conn)
+            raw.lock_slot(self._conn, county_code, parsed.kind, parsed.period)
+            self.submission_id = raw.next_submission_id(self._conn)
+            raw.copy_rows(self._conn, parsed.kind, self.submission_id, parsed.row_numbers, parsed.columns)
+        except BaseException as exc:  # raised in the caller's thread by take()
+            self._error = exc
+
+    def take(self):
+        """(connection, transaction, submission id), the rows copied; raises what the copy raised."""
+        self._thread.join()
+        if self._error is not None:
+            self.discard()
+            raise self._error
+        return self._conn, self._tx, self.submission_id
+
+    def discard(self) -> None:
+        self._thread.join()
+        try:
+            if self._tx.is_active:
+                self._tx.rollback()
+        finally:
+            self._conn.close()
+
+
+@contextmanager
+def _registration(preload: _Preload | None, loaded: bool):
+    """The transaction a registration is written in: the preload's, when its rows are to be
+    kept (yields its submission id), else a new one (the preload, if any, rolled back)."""
+    if preload is not None and loaded:
+        conn, tx, submission_id = preload.take()
+        try:
+            yield conn, submission_id
+            tx.commit()
+        except BaseException:
+            if tx.is_active:
+                tx.rollback()
+            raise
+        finally:
+            conn.close()
+        return
+    if preload is not None:
+        preload.discard()
+    with engine().begin() as conn:
+        act_as(conn, INTAKE_ROLE)  # write raw, nothing else (warehouse/roles.py)
+        yield conn, None
+
+
 def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None, period: date | None,
             status: str, errors: list[Problem], warnings: list[Problem], rows: int,
             received_at: datetime, *, parsed: Parsed | None, drop: tuple[str, str],
-            archive_path: Path | None = None) -> Outcome:
+            archive_path: Path | None = None, preload: _Preload | None = None) -> Outcome:
     """Register (with rows when accepted) in one transaction; after the commit, the receipts;
     then the original leaves the folder. A failure before the commit leaves the original where
     it was and writes no receipt; one after it is finished by the next run (see `_complete`)."""
     period_s = f"{period:%Y-%m}" if period else None
     county_code = county.code if county else None
-    with engine().begin() as conn:
-        act_as(conn, INTAKE_ROLE)  # write raw, nothing else (warehouse/roles.py)
+    with _registration(preload, status in LOADED) as (conn, preloaded_id):
         replaces = None
         if status in LOADED:
             raw.lock_slot(conn, county_code, kind, period)
@@ -374,8 +455,8 @@ def _finish(path: Path, folder: Path, sha: str | None, county, kind: str | None,
             archive_path=str(archive_path) if archive_path else None,
             received_at=received_at, processed_at=processed_at, replaces=replaces,
             dropped_as=drop[0], drop_identity=drop[1])
-        submission_id = raw.register(conn, reg)
-        if status in LOADED and parsed is not None:
+        submission_id = raw.register(conn, reg, submission_id=preloaded_id)
+        if status in LOADED and parsed is not None and preloaded_id is None:
             raw.copy_rows(conn, kind, submission_id, parsed.row_numbers, parsed.columns)
     write_receipts(folder, path.name, receipt, _texts(receipt, county))
     _leave_folder(path, folder)

@@ -181,15 +181,32 @@ def lock_slot(conn: sa.Connection, county: str | None, kind: str | None, period:
                  {"k": f"xiezuo.slot.{county}.{kind}.{period}"})
 
 
-def register(conn: sa.Connection, reg: Registration) -> int:
+def register(conn: sa.Connection, reg: Registration, submission_id: int | None = None) -> int:
+    """Insert the registration; its id from the sequence, or `submission_id` when one was taken
+    before (`next_submission_id`: rows copied before the verdict, in the same transaction)."""
     return conn.execute(sa.text(
-        f"""insert into {RAW}.submissions (sha256, original_name, county_code, submission_type,
-            period_month, status, rows, replaces, error_count, warning_count, receipt, archive_path,
-            received_at, processed_at, dropped_as, drop_identity)
-            values (:sha256, :original_name, :county_code, :submission_type, :period_month, :status,
-            :rows, :replaces, :error_count, :warning_count, cast(:receipt as jsonb), :archive_path,
+        f"""insert into {RAW}.submissions (submission_id, sha256, original_name, county_code,
+            submission_type, period_month, status, rows, replaces, error_count, warning_count, receipt,
+            archive_path, received_at, processed_at, dropped_as, drop_identity)
+            values (coalesce(cast(:submission_id as bigint), nextval(pg_get_serial_sequence('{RAW}.submissions',
+            'submission_id'))), :sha256, :original_name, :county_code, :submission_type, :period_month,
+            :status, :rows, :replaces, :error_count, :warning_count, cast(:receipt as jsonb), :archive_path,
             :received_at, :processed_at, :dropped_as, :drop_identity) returning submission_id"""),
-        {**reg.__dict__, "receipt": json.dumps(reg.receipt, ensure_ascii=False)}).scalar_one()
+        {**reg.__dict__, "receipt": json.dumps(reg.receipt, ensure_ascii=False),
+         "submission_id": submission_id}).scalar_one()
+
+
+def lock_for_registration(conn: sa.Connection) -> None:
+    """The lock a registration's insert takes on raw.submissions, taken first: a transaction
+    that copies rows before it registers takes its locks in the order a registration and the
+    schema's DDL (`ensure_schema`: submissions, then the rows' tables) take them."""
+    conn.exec_driver_sql(f"lock table {RAW}.submissions in row exclusive mode")
+
+
+def next_submission_id(conn: sa.Connection) -> int:
+    """A submission id taken ahead of its registration (the rows are copied under it first)."""
+    return conn.execute(sa.text(
+        f"select nextval(pg_get_serial_sequence('{RAW}.submissions', 'submission_id'))")).scalar_one()
 
 
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
