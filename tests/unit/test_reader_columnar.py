@@ -9,32 +9,14 @@ import csv
 import io
 import random
 from datetime import date
-from decimal import Decimal
 
 import pytest
 
 from tests import corpus
+from tests.unit.test_reader_stream import _snapshot
 from xiezuo.intake import columnar, fastcsv
 from xiezuo.intake import parse as P
-from xiezuo.intake.columnar import as_list
-from xiezuo.intake.problems import FileRejected
 from xiezuo.reference import programme
-
-KEY = b"k" * 32
-
-
-def _snapshot(path, county):
-    try:
-        p = P.parse_file(path, county, pii_key=KEY, today=date(2025, 12, 31))
-    except FileRejected as exc:
-        return ("rejected", exc.rule, exc.message)
-    raw = [p.raw.get((n, c.name)) for n in p.row_numbers for c in p.contract.columns]
-    problems = [(x.rule, x.message, x.row, x.column, x.value, x.severity)
-                for x in p.findings.errors + p.findings.warnings]
-    columns = {name: as_list(values) for name, values in p.columns.items()}
-    for name, values in columns.items():  # 12.5 read by polars is Decimal("12.500000000"): equal, not alike
-        columns[name] = [v.normalize() if isinstance(v, Decimal) else v for v in values]
-    return (p.kind, p.period, p.row_numbers, columns, raw, problems, p.headers)
 
 
 @pytest.fixture
