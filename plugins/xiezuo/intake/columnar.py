@@ -17,6 +17,7 @@ decimals after a unit factor) is returned as a Python list, as the row reader ma
 """
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 
 import polars as pl
@@ -62,15 +63,11 @@ def typed_series(col: C.Column, s: pl.Series, factor: float, typed_column):
 
 
 def _fits(col: C.Column, values: list) -> bool:
+    """Whether polars holds every value of this column's type exactly (_FITS_DECIMAL)."""
     if DTYPES[col.type] is not DECIMAL:
         return True
-    for v in values:
-        if v is None:
-            continue
-        t = v.as_tuple()
-        if t.exponent < -9 or len(t.digits) + t.exponent > 29:
-            return False
-    return True
+    fits = re.compile(_FITS_DECIMAL).fullmatch
+    return all(v is None or fits(str(v)) for v in values)
 
 
 def _by_distinct(col, s: pl.Series, values: list, factor: float, typed_column):

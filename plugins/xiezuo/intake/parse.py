@@ -298,12 +298,11 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
     located: list[tuple[int, int, Problem]] = []  # (row position, order in the row, problem)
     county_of: dict = {}
     fast = read_columns(path, sheet.encoding, layout, wanted) if sheet.encoding else None
-    chunks = [] if fast is not None else _data_chunks(layout, sheet)
     if fast is not None:  # a CSV file of the usual shape: read and typed column-wise (fastcsv.py)
         _typed_columns(fast, parsed, mapped, factors, county_cells, period_cells, county, pii_key,
                        period_values, located)
     builders = {col.name: ColumnBuilder(col) for col in contract.columns if col.type not in ("id", "personal")}
-    for data in chunks:
+    for data in _data_chunks(layout, sheet) if fast is None else ():
         offset = len(parsed.row_numbers)
         numbers = [n for n, _ in data]
         cells_by_index = _transpose(data, wanted)
@@ -339,9 +338,7 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
                     county_of[key] = programme().county(v)
                 named = county_of[key]
                 if named is None or named.code != county.code:
-                    located.append((offset + pos, k, Problem(
-                        "county_mismatch", f"本行填写的单位不是{county.name}；本文件夹只能报送{county.name}的数据",
-                        row=numbers[pos], column=c.text, value=X.nfkc(v))))
+                    located.append((offset + pos, k, _county_mismatch(county, numbers[pos], c, v)))
         del cells_by_index
         parsed.row_numbers += numbers
     if fast is None:
@@ -357,6 +354,11 @@ def _parse_file(path: Path, county: Area, *, pii_key: bytes, today: date | None 
         findings.add(problem)
     _check_totals(layout.totals, mapped, factors, parsed)
     return parsed
+
+
+def _county_mismatch(county: Area, row: int, cell: HeaderCell, value) -> Problem:
+    return Problem("county_mismatch", f"本行填写的单位不是{county.name}；本文件夹只能报送{county.name}的数据",
+                   row=row, column=cell.text, value=X.nfkc(value))
 
 
 def _typed_columns(fast, parsed: Parsed, mapped: dict, factors: dict, county_cells: list, period_cells: list,
@@ -391,9 +393,9 @@ def _typed_columns(fast, parsed: Parsed, mapped: dict, factors: dict, county_cel
         series = cells[cell.index]
         typed, errors, keep = work[col.name].result()
         parsed.columns[col.name] = typed
-        for pos, v in zip(keep, series.gather(keep).to_list()):
+        written = dict(zip(keep, series.gather(keep).to_list()))
+        for pos, v in written.items():
             parsed.raw[(numbers[pos], col.name)] = v
-        written = dict(zip(keep, series.gather(keep).to_list())) if errors else {}
         for pos, exc in errors:
             located.append((pos, order, Problem(exc.rule, exc.message, row=numbers[pos],
                                                 column=cell.text, value=X.nfkc(written[pos]))))
@@ -408,9 +410,7 @@ def _typed_columns(fast, parsed: Parsed, mapped: dict, factors: dict, county_cel
                 wrong.append(v)
         positions = series.is_in(wrong).arg_true().to_list() if wrong else []
         for pos, v in zip(positions, series.gather(positions).to_list()):
-            located.append((pos, k, Problem(
-                "county_mismatch", f"本行填写的单位不是{county.name}；本文件夹只能报送{county.name}的数据",
-                row=numbers[pos], column=c.text, value=X.nfkc(v))))
+            located.append((pos, k, _county_mismatch(county, numbers[pos], c, v)))
     parsed.row_numbers = numbers
 
 
