@@ -39,8 +39,9 @@ def disable_in_this_process() -> None:
 DECIMAL = pl.Decimal(38, 9)
 DTYPES = {"text": pl.String, "enum": pl.String, "bool": pl.Boolean, "date": pl.Date, "int": pl.Int64,
           "count": pl.Int64, "money": DECIMAL, "numeric": DECIMAL}
-_PLAIN_INT = r"^(?:[1-9][0-9]{0,12}|0)$"
-_PLAIN_DEC = r"^(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]$"
+# Numbers written plainly, as parse._typed_column's own shortcut reads them (compiled there).
+PLAIN_INT = r"^(?:[1-9][0-9]{0,12}|0)$"
+PLAIN_DEC = r"^(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]$"
 # str(Decimal) of a value Decimal(38, 9) holds exactly: at most 29 digits before the point and 9
 # after it, or a whole number in exponent form (str(Decimal("1.2E+4")) is "1.2E+4").
 _FITS_DECIMAL = r"^-?(?:[0-9]{1,29}(?:\.[0-9]{1,9})?|[0-9](?:\.[0-9]{1,27})?E\+(?:[0-9]|1[0-9]|2[0-7]))$"
@@ -87,7 +88,7 @@ def _by_distinct(col, s: pl.Series, values: list, factor: float, typed_column):
 
 def _numbers(col, s: pl.Series, factor: float, typed_column):
     whole = col.type in ("int", "count")
-    plain = s.str.contains(_PLAIN_INT) if whole else (s.str.contains(_PLAIN_INT) | s.str.contains(_PLAIN_DEC))
+    plain = s.str.contains(PLAIN_INT) if whole else (s.str.contains(PLAIN_INT) | s.str.contains(PLAIN_DEC))
     out = s.cast(DTYPES[col.type], strict=False)  # not trusted where not plain: replaced below
     done = plain | (s == "")
     out = pl.select(pl.when(plain).then(out).otherwise(None)).to_series().rename(s.name)
@@ -155,10 +156,6 @@ class ColumnBuilder:
         if self.values is not None:
             return self.values
         return pl.concat(self.chunks) if self.chunks else pl.Series([], dtype=DTYPES[self.type])
-
-
-def is_series(values) -> bool:
-    return isinstance(values, pl.Series)
 
 
 def as_list(values) -> list:

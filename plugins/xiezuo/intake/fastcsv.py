@@ -26,7 +26,6 @@ from __future__ import annotations
 import codecs
 import csv
 import re
-import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,7 +33,7 @@ import numpy as np
 import polars as pl
 
 from . import columnar
-from .layout import FOOTER_PREFIXES, TOTAL_WORDS, Layout, data_rows
+from .layout import Layout, data_rows, first_text_verdict
 from .read import MAX_CELL_CHARS
 
 _FIELD = rb'(?:[^",\r\n]*|"(?:[^"]|"")*")'
@@ -164,7 +163,7 @@ def _data_mask(df: pl.DataFrame, lines: _Lines, irregular: list[int], layout: La
     first = df.get_column("c0")
     plain = first.str.contains(_ASCII) & first.str.contains(_NOT_SPACE)  # as data_rows: data at once
     others = first.filter(~plain).unique().to_list()
-    not_data = [v for v in others if not _data_at_once(v)]
+    not_data = [v for v in others if not (v.strip() and first_text_verdict(v) == "data")]
     special = set(irregular)
     if not_data:
         special.update((~plain & first.is_in(not_data)).arg_true().to_list())
@@ -179,15 +178,3 @@ def _data_mask(df: pl.DataFrame, lines: _Lines, irregular: list[int], layout: La
     drop = [i for i in sorted(special) if i not in kept]
     keep = pl.repeat(True, df.height, eager=True)
     return keep.scatter(drop, False) if drop else keep
-
-def _data_at_once(first: str) -> bool:
-    """`layout.data_rows` on a row whose first cell is this non-ASCII text: data without
-    looking further (its first cell has text that is no footer and no total word)."""
-    if not first.strip():
-        return False
-    t = "".join(unicodedata.normalize("NFKC", first).split())
-    if not t:
-        return False
-    if t.startswith(FOOTER_PREFIXES) and ":" in t:
-        return False
-    return t.rstrip(":") not in TOTAL_WORDS

@@ -183,6 +183,19 @@ def find_header(head: list[tuple[int, list]], merges=None) -> Layout | None:
     return Layout(header_rows=header_rows, cells=cells, titles=titles)
 
 
+def first_text_verdict(first: str) -> str | None:
+    """What a row below the header is when its first cell is this non-blank text: "data",
+    "footer" (as is_footer), a total word (as total_word), or None when the text normalises to
+    nothing (then the whole row decides). The usual row: its first cell decides the rest."""
+    t = "".join(unicodedata.normalize("NFKC", first).split())
+    if not t:
+        return None
+    if t.startswith(FOOTER_PREFIXES) and ":" in t:
+        return "footer"
+    w = t.rstrip(":")
+    return w if w in TOTAL_WORDS else "data"
+
+
 def data_rows(layout: Layout, rows: list[tuple[int, list]]) -> list[tuple[int, list]]:
     """The data rows among `rows` (those below the header); total rows go to `layout.totals`,
     blank, signature and note lines are left out."""
@@ -193,18 +206,15 @@ def data_rows(layout: Layout, rows: list[tuple[int, list]]) -> list[tuple[int, l
             continue
         first = r[0] if r else None
         if first.__class__ is str and first.strip():
-            if first.isascii():  # NFKC leaves ASCII as it is, and no footer or total word is ASCII
+            # NFKC leaves ASCII as it is, and no footer or total word is ASCII: data at once
+            verdict = "data" if first.isascii() else first_text_verdict(first)
+            if verdict == "data":
                 data.append((n, r))
                 continue
-            t = "".join(unicodedata.normalize("NFKC", first).split())
-            if t:  # the usual row: its first cell has text, so it is not blank and decides the rest
-                if t.startswith(FOOTER_PREFIXES) and ":" in t:
-                    continue  # as is_footer
-                w = t.rstrip(":")  # as total_word
-                if w in TOTAL_WORDS:
-                    layout.totals.append((n, r, w))
-                else:
-                    data.append((n, r))
+            if verdict == "footer":
+                continue
+            if verdict is not None:
+                layout.totals.append((n, r, verdict))
                 continue
         if is_blank(r) or is_footer(r):
             continue

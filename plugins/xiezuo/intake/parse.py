@@ -25,7 +25,7 @@ import polars as pl
 from .. import contracts as C
 from ..reference import Area, programme
 from . import cells as X
-from .columnar import DTYPES, ColumnBuilder, total, typed_series
+from .columnar import DTYPES, PLAIN_DEC, PLAIN_INT, ColumnBuilder, total, typed_series
 from .fastcsv import read_columns
 from .layout import HeaderCell, data_rows, find_header
 from .problems import FileRejected, Findings, Problem
@@ -462,8 +462,8 @@ _RENDER = {
     "int": str, "count": str, "money": _render_number, "numeric": _render_number,
 }
 _MEMO_MAX = 20_000
-_PLAIN_INT = re.compile(r"[1-9][0-9]{0,12}|0")
-_PLAIN_DEC = re.compile(r"(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]")
+_PLAIN_INT = re.compile(PLAIN_INT)
+_PLAIN_DEC = re.compile(PLAIN_DEC)
 
 
 def _cell_parser(col: C.Column, factor: float):

@@ -32,6 +32,7 @@ from .columnar import as_list
 from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
+from .read import column_letters
 from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
 
 log = logging.getLogger(__name__)
@@ -108,6 +109,14 @@ _VALUE_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>
 MAX_SHEET_CELLS = 10_000_000  # rows × columns from A1 to the farthest value (dense in memory)
 
 
+def _column_number(letters: bytes) -> int:
+    """b"AA" → 27: a cell reference's column letters as a number."""
+    col = 0
+    for ch in letters:
+        col = col * 26 + ch - 64
+    return col
+
+
 class _SheetBound:
     """An upper bound of `_SheetExtent`, cheap enough for every sheet: the farthest reference of
     any cell written `<c r="…"` (with a value or not), from C-level searches instead of a Python
@@ -132,10 +141,7 @@ class _SheetBound:
         if rows:
             self.rows = max(self.rows, max(map(int, rows)))
         for letters in set(self._COLUMNS.findall(data)):
-            col = 0
-            for ch in letters:
-                col = col * 26 + ch - 64
-            self.cols = max(self.cols, col)
+            self.cols = max(self.cols, _column_number(letters))
 
     @property
     def cells(self) -> int:
@@ -152,11 +158,8 @@ class _SheetExtent:
     def feed(self, chunk: bytes) -> None:
         data = self._tail + chunk
         for m in _VALUE_CELL.finditer(data):
-            letters, row = m.group(1), int(m.group(2))
-            col = 0
-            for ch in letters:
-                col = col * 26 + ch - 64
-            self.rows, self.cols = max(self.rows, row), max(self.cols, col)
+            self.rows = max(self.rows, int(m.group(2)))
+            self.cols = max(self.cols, _column_number(m.group(1)))
         self._tail = data[-512:]  # a tag cut at the chunk boundary is seen whole next time
 
     @property
@@ -166,11 +169,7 @@ class _SheetExtent:
     @property
     def far(self) -> str:
         """The corner Ctrl+End goes to: the last column and the last row that hold a value."""
-        letters, n = "", self.cols
-        while n:
-            n, r = divmod(n - 1, 26)
-            letters = chr(65 + r) + letters
-        return f"{letters}{self.rows}"
+        return f"{column_letters(self.cols)}{self.rows}"
 
     def refusal(self) -> FileRejected:
         return FileRejected(

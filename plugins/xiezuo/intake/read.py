@@ -214,11 +214,11 @@ def _sheet_rows(sheet, check_length: bool = True) -> Iterator[tuple[int, list]]:
         cells = pad + row if pad else row
         if check_length and max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
             c = next(c for c, v in enumerate(cells) if type(v) is str and len(v) > MAX_CELL_CHARS)
-            raise _cell_too_long(f"单元格 {_column_letters(c + 1)}{i + 1}", len(cells[c]))
+            raise _cell_too_long(f"单元格 {column_letters(c + 1)}{i + 1}", len(cells[c]))
         yield i + 1, cells
 
 
-def _column_letters(n: int) -> str:
+def column_letters(n: int) -> str:
     letters = ""
     while n:
         n, r = divmod(n - 1, 26)

@@ -165,10 +165,10 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
     return pd.DataFrame(data, copy=False)
 
 
-def _categorical(values: pl.Series) -> pd.Categorical:
+def _categorical(values: pl.Series) -> pd.Categorical | pd.Series:
     """A text column for GX as a pandas Categorical: the same values (None stays missing), but
     GX's fingerprint of the batch, its null checks, row-condition takes and uniqueness work on
-    integer codes instead of a Python string per row."""
+    integer codes instead of a Python string per row. Other columns (yes/no) as plain objects."""
     if values.dtype != pl.String:
         return pd.Series(values.to_numpy(), dtype="object")
     categories = values.drop_nulls().unique().sort()

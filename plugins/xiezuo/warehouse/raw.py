@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 import polars as pl
-from psycopg.copy import QueuedLibpqWriter
 import sqlalchemy as sa
+from psycopg.copy import QueuedLibpqWriter
 
 from .. import contracts as C
 from ..intake.parse import id_columns
@@ -181,6 +181,9 @@ def lock_slot(conn: sa.Connection, county: str | None, kind: str | None, period:
                  {"k": f"xiezuo.slot.{county}.{kind}.{period}"})
 
 
+_NEXT_ID = f"nextval(pg_get_serial_sequence('{RAW}.submissions', 'submission_id'))"
+
+
 def register(conn: sa.Connection, reg: Registration, submission_id: int | None = None) -> int:
     """Insert the registration; its id from the sequence, or `submission_id` when one was taken
     before (`next_submission_id`: rows copied before the verdict, in the same transaction)."""
@@ -188,8 +191,7 @@ def register(conn: sa.Connection, reg: Registration, submission_id: int | None =
         f"""insert into {RAW}.submissions (submission_id, sha256, original_name, county_code,
             submission_type, period_month, status, rows, replaces, error_count, warning_count, receipt,
             archive_path, received_at, processed_at, dropped_as, drop_identity)
-            values (coalesce(cast(:submission_id as bigint), nextval(pg_get_serial_sequence('{RAW}.submissions',
-            'submission_id'))), :sha256, :original_name, :county_code, :submission_type, :period_month,
+            values (coalesce(cast(:submission_id as bigint), {_NEXT_ID}), :sha256, :original_name, :county_code, :submission_type, :period_month,
             :status, :rows, :replaces, :error_count, :warning_count, cast(:receipt as jsonb), :archive_path,
             :received_at, :processed_at, :dropped_as, :drop_identity) returning submission_id"""),
         {**reg.__dict__, "receipt": json.dumps(reg.receipt, ensure_ascii=False),
@@ -205,11 +207,13 @@ def lock_for_registration(conn: sa.Connection) -> None:
 
 def next_submission_id(conn: sa.Connection) -> int:
     """A submission id taken ahead of its registration (the rows are copied under it first)."""
-    return conn.execute(sa.text(
-        f"select nextval(pg_get_serial_sequence('{RAW}.submissions', 'submission_id'))")).scalar_one()
+    return conn.execute(sa.text(f"select {_NEXT_ID}")).scalar_one()
 
 
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+# How COPY's text format reads back a backslash, tab and line breaks (the backslash first: the
+# column-wise writer below replaces them one after another).
+_COPY_ESCAPE = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_COPY_ESCAPES = str.maketrans(_COPY_ESCAPE)
 _COPY_BLOCK = 20_000  # rows per write: a few MB of text at a time, never the whole file
 
 
@@ -293,8 +297,8 @@ def _copy_frame(conn: sa.Connection, kind: str, submission_id: int, row_numbers:
         elif not isinstance(v, pl.Series):
             frame[c] = pl.Series(_copy_column(v, sql_type), dtype=pl.String)  # "\\N" for None
         elif v.dtype == pl.String:
-            if v.str.contains(r"[\\\t\n\r]").any():  # escaped as COPY's text format reads them back
-                for ch, esc in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+            if v.str.contains_any(list(_COPY_ESCAPE)).any():
+                for ch, esc in _COPY_ESCAPE.items():
                     v = v.str.replace_all(ch, esc, literal=True)
             frame[c] = v
         else:
