@@ -168,29 +168,33 @@ def _wait_groups_gone(groups: set[int], timeout: float) -> None:
                 try:
                     os.killpg(group, signal.SIGKILL)
                 except ProcessLookupError:
-                    pass
-                break
+                    break
+                if time.monotonic() > deadline + 5.0:
+                    break  # SIGKILLed and still listed: a zombie its parent has not reaped yet
             time.sleep(0.1)
 
 
 def stop(proc: subprocess.Popen, grace: float = 60.0) -> int:
     """SIGINT to the standalone's process group, SIGTERM after `grace`, SIGKILL as a last resort;
-    returns once every component is gone (also those in process groups of their own)."""
+    returns once every component is gone (also those in process groups of their own). The
+    descendants' groups are looked up again while the standalone shuts down: a component may
+    start a process in a session of its own after the first look (found as a flaky test), and
+    once the standalone has exited its orphans can no longer be traced to it."""
     others = _descendant_groups(proc.pid)
     for sig, wait in ((signal.SIGINT, grace), (signal.SIGTERM, 15.0), (signal.SIGKILL, 5.0)):
         try:
             os.killpg(proc.pid, sig)
         except ProcessLookupError:
             break
-        try:
-            proc.wait(timeout=wait)
+        deadline = time.monotonic() + wait
+        while proc.poll() is None and time.monotonic() < deadline:
+            others |= _descendant_groups(proc.pid)
+            try:
+                proc.wait(timeout=0.5)
+            except subprocess.TimeoutExpired:
+                pass
+        if proc.poll() is not None:
             break
-        except subprocess.TimeoutExpired:
-            continue
-    try:  # children that outlived the parent
-        os.killpg(proc.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
-    _wait_groups_gone(others, timeout=15.0)
+    _wait_groups_gone(others | {proc.pid}, timeout=15.0)  # the standalone's own group: children that outlived it
     print("Airflow stopped", file=sys.stderr)
     return 0
