@@ -1,0 +1,59 @@
+"""The gate reads each expectation's configuration once per run instead of about forty times
+(quality/gate.py `_configurations_memoised`). What GX records must not change because of it:
+every rule case of the corpus validated both ways gives the same results, field by field, and
+the memo leaves GX's class as it found it."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from tests import corpus
+from xiezuo.intake.parse import FileRejected, parse_file
+from xiezuo.quality import gate
+from xiezuo.reference import programme
+
+RUN_META = ("run_id", "validation_time", "batch_markers", "active_batch_definition", "batch_spec")
+
+
+def _recorded(result) -> dict:
+    """A validation result as stored, less what differs between any two runs (time, run id)."""
+    d = result.to_json_dict()
+    d["meta"] = {k: v for k, v in d["meta"].items() if k not in RUN_META}
+    d["meta"]["batch_markers"] = {k: v for k, v in result.meta["batch_markers"].items() if k != "ge_load_time"}
+    return d
+
+
+def test_memoised_configurations_record_what_plain_gx_records(tmp_path, monkeypatch):
+    from great_expectations.expectations.expectation import Expectation
+
+    monkeypatch.setenv("XIEZUO_HOME", str(tmp_path / "home"))
+    plain_property = Expectation.__dict__["configuration"]
+    compared = failing = 0
+    for case in corpus.rule_cases():
+        path = case.write(tmp_path / "inbox" / case.id)
+        county = programme().county(case.folder)
+        try:
+            parsed = parse_file(path, county, pii_key=b"k" * 32, today=date(2025, 12, 31))
+        except FileRejected:
+            continue
+        vd = gate._validation(parsed.contract)
+        parameters = gate._parameters(parsed)
+        plain = _recorded(gate._recorded_run(vd, gate._frame(parsed), parameters, memoised=False))
+        memoised = _recorded(gate._recorded_run(vd, gate._frame(parsed), parameters))
+        assert memoised == plain, case.id
+        assert Expectation.__dict__["configuration"] is plain_property
+        compared += 1
+        failing += not plain["success"]
+    # Enough of both to mean something: every kind's rules fail somewhere in the corpus.
+    assert compared >= 60 and failing >= 40, (compared, failing)
+
+
+def test_the_memo_is_put_back_when_the_run_fails():
+    from great_expectations.expectations.expectation import Expectation
+
+    plain_property = Expectation.__dict__["configuration"]
+    with pytest.raises(RuntimeError, match="boom"), gate._configurations_memoised():
+        assert Expectation.__dict__["configuration"] is not plain_property
+        raise RuntimeError("boom")
+    assert Expectation.__dict__["configuration"] is plain_property
