@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
+import re
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -155,11 +157,12 @@ def _excel_rows(path: Path) -> tuple[Iterator[tuple[int, list]], list]:
     except PasswordError as exc:
         raise FileRejected("password", "文件设置了打开密码，无法读取", "请取消密码保护后重新提交") from exc
     except Exception as exc:  # calamine raises several error types for a broken workbook
-        raise FileRejected(
-            "unreadable", "文件无法作为 Excel 工作簿打开（文件已损坏或并非 Excel 文件）",
-            "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交",
-        ) from exc
+        raise _unreadable() from exc
     with wb:
+        if len(wb.sheet_names) == 1 and path.suffix.lower() == ".xlsx":
+            pieces = _Pieces.plan(path)
+            if pieces is not None:
+                return pieces.rows(), pieces.merges()
         visible = [m.name for m in wb.sheets_metadata if m.visible == SheetVisibleEnum.Visible]
         sheet = None
         for name in visible or wb.sheet_names:
@@ -173,33 +176,196 @@ def _excel_rows(path: Path) -> tuple[Iterator[tuple[int, list]], list]:
     return _sheet_rows(sheet, check_length=_long_text_possible(path)), merges
 
 
+def _unreadable() -> FileRejected:
+    return FileRejected(
+        "unreadable", "文件无法作为 Excel 工作簿打开（文件已损坏或并非 Excel 文件）",
+        "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交",
+    )
+
+
+# A worksheet whose XML is larger than PIECEWISE_FROM is read PIECE_BYTES of rows at a time.
+PIECEWISE_FROM = 48 << 20
+PIECE_BYTES = 12 << 20
+_WORKSHEET_MEMBER = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+_DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
+
+
+class _Pieces:
+    """A one-sheet .xlsx read a slice of its rows at a time. python-calamine holds a whole sheet
+    as cells, and on the way builds it twice (sparse, then dense): a 400k-row sheet took 450 MB
+    at its peak, most of the intake's. Here the sheet XML is cut at row tags into pieces of about
+    PIECE_BYTES; each piece goes to calamine as a workbook of its own — the same workbook parts
+    (shared strings, styles, date system), the sheet's opening (less its declared dimension)
+    and the piece's rows — so every cell is read by the same code as before, and the memory is
+    a piece's. Row numbers are the cells' own references, unchanged. A row is padded with empty
+    cells to the widest row so far (the header's width at least), as a sheet read whole pads
+    every row to the sheet's width.
+
+    Only a plain layout is cut: one worksheet, `<sheetData>` written so, rows as `<row `, no
+    CDATA, a short tail. Anything else (and every smaller sheet) is read whole, as before."""
+
+    def __init__(self, path: Path, member: str, head: bytes, cuts: list[int], end: int, tail: bytes,
+                 long_text: bool):
+        self.path, self.member, self.head, self.cuts, self.end, self.tail = path, member, head, cuts, end, tail
+        self.long_text = long_text
+
+    @classmethod
+    def plan(cls, path: Path) -> "_Pieces | None":
+        """Pass one over the sheet XML: where its rows start and end, where to cut, and whether
+        any text run is long enough to need measuring (`_TextRuns`)."""
+        try:
+            with zipfile.ZipFile(path) as z:
+                members = [i for i in z.infolist() if _WORKSHEET_MEMBER.match(i.filename)]
+                if len(members) != 1 or members[0].file_size < PIECEWISE_FROM:
+                    return None
+                info = members[0]
+                runs = _TextRuns()
+                for other in z.infolist():
+                    if other.filename.lower() == "xl/sharedstrings.xml":
+                        with z.open(other) as f:
+                            while block := f.read(1 << 23):
+                                runs.feed(block)
+                head = b""
+                start = end = None  # offsets of the first row and of </sheetData>
+                cuts: list[int] = []
+                tail = bytearray()
+                offset = 0  # of `window` in the sheet's XML
+                window = b""
+                with z.open(info) as f:
+                    while block := f.read(1 << 22):
+                        runs.feed(block)
+                        if b"<![CDATA[" in window[-16:] + block:
+                            return None
+                        if end is not None:
+                            tail += block
+                            if len(tail) > (16 << 20):
+                                return None
+                            continue
+                        window += block
+                        if start is None:
+                            i = window.find(b"<sheetData>")
+                            if i < 0:
+                                if len(window) > (1 << 24):
+                                    return None
+                                continue
+                            head = window[:i + len(b"<sheetData>")]
+                            start = offset + len(head)
+                            cuts.append(start)
+                        j = window.find(b"</sheetData>")
+                        limit = len(window) if j < 0 else j
+                        while True:  # cut at the first row tag PIECE_BYTES after the last cut
+                            k = window.find(b"<row ", max(0, cuts[-1] + PIECE_BYTES - offset), limit)
+                            if k < 0:
+                                break
+                            cuts.append(offset + k)
+                        if j >= 0:
+                            end = offset + j
+                            tail += window[j + len(b"</sheetData>"):]
+                            continue
+                        keep = max(0, len(window) - 16)  # the end of a tag cut by the block boundary stays
+                        offset += keep
+                        window = window[keep:]
+            if start is None or end is None or b"<worksheet" not in head:
+                return None
+            return cls(path, info.filename, _DIMENSION.sub(b"", head), cuts, end, bytes(tail), runs.long)
+        except Exception:  # anything unexpected: the sheet is read whole, as before
+            return None
+
+    def _workbook(self, sheet_xml: bytes):
+        """A workbook of the original's parts with this sheet XML, uncompressed, in memory."""
+        buf = io.BytesIO()
+        with zipfile.ZipFile(self.path) as z, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+            for info in z.infolist():
+                out.writestr(info.filename, sheet_xml if info.filename == self.member else z.read(info))
+        buf.seek(0)
+        return CalamineWorkbook.from_filelike(buf)
+
+    def merges(self) -> list:
+        try:
+            with self._workbook(self.head + b"</sheetData>" + self.tail) as wb:
+                return list(wb.get_sheet_by_index(0).merged_cell_ranges or [])
+        except Exception as exc:
+            raise _unreadable() from exc
+
+    def _xml_pieces(self) -> Iterator[bytes]:
+        bounds = self.cuts + [self.end]
+        with zipfile.ZipFile(self.path) as z, z.open(self.member) as f:
+            f.seek(bounds[0])
+            for lo, hi in zip(bounds, bounds[1:]):
+                yield f.read(hi - lo)
+
+    def rows(self) -> Iterator[tuple[int, list]]:
+        """Every row from the sheet's first, as the whole-sheet reader gives them: the empty
+        rows before a piece's first cell (where no piece has any) come as empty rows too."""
+        following = 0  # the 0-based sheet row that comes next
+        width = 0  # the widest row so far: rows are padded to it (see below)
+        for piece in self._xml_pieces():
+            try:
+                with self._workbook(self.head + piece + b"</sheetData></worksheet>") as wb:
+                    sheet = wb.get_sheet_by_index(0)
+                    if not sheet.height:
+                        continue
+                    (row0, col0), rows = sheet.start, sheet.to_python(skip_empty_area=True)
+            except Exception as exc:
+                raise _unreadable() from exc
+            del piece
+            for i in range(following, row0):
+                yield i + 1, []
+            following = row0 + len(rows)
+            pad = [""] * col0
+            width = max(width, col0 + (len(rows[0]) if rows else 0))
+            for i, cells in enumerate(rows):
+                cells = pad + cells if pad else cells
+                if len(cells) < width:  # read whole, a row is as wide as the sheet: an empty
+                    cells += [""] * (width - len(cells))  # cell is "", not missing
+                if self.long_text:
+                    _check_cell_length(cells, row0 + i)
+                yield row0 + i + 1, cells
+
+
+class _TextRuns:
+    """The longest run of text between tags in XML fed block by block: `long` once one is over
+    MAX_CELL_CHARS bytes (a character is at least a byte, so no cell can be longer than that)."""
+
+    def __init__(self) -> None:
+        self.run = 0  # bytes since the last "<", carried across blocks
+        self.long = False
+
+    def feed(self, block: bytes) -> None:
+        if self.long:
+            return
+        tags = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 60)
+        if not len(tags):
+            self.run += len(block)
+        else:
+            gaps = np.diff(tags)
+            self.run = max(self.run + int(tags[0]), int(gaps.max()) - 1 if len(gaps) else 0)
+            if self.run > MAX_CELL_CHARS:
+                self.long = True
+            self.run = len(block) - int(tags[-1]) - 1
+        if self.run > MAX_CELL_CHARS:
+            self.long = True
+
+
 def _long_text_possible(path: Path) -> bool:
     """Whether a cell of this workbook can hold more than MAX_CELL_CHARS characters: an .xlsx
     whose worksheet and shared-string XML has no run of text (bytes between tags) that long
-    cannot (a character is at least a byte), and its rows need not be measured one by one.
-    Anything unexpected: True (every row is measured)."""
+    cannot, and its rows need not be measured one by one (`_TextRuns`). Anything unexpected:
+    True (every row is measured)."""
     if path.suffix.lower() != ".xlsx":
         return True
     try:
+        runs = _TextRuns()
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
                 name = info.filename.lower()
                 if not (name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"):
                     continue
-                run = 0  # bytes since the last "<", carried across blocks
                 with z.open(info) as member:
-                    while block := member.read(1 << 23):
-                        tags = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 60)
-                        if not len(tags):
-                            run += len(block)
-                        else:
-                            gaps = np.diff(tags)
-                            run = max(run + int(tags[0]), int(gaps.max()) - 1 if len(gaps) else 0)
-                            if run > MAX_CELL_CHARS:
-                                return True
-                            run = len(block) - int(tags[-1]) - 1
-                        if run > MAX_CELL_CHARS:
-                            return True
+                    while not runs.long and (block := member.read(1 << 23)):
+                        runs.feed(block)
+                if runs.long:
+                    return True
     except Exception:  # a workbook zipfile cannot read: calamine decides, every row measured
         return True
     return False
@@ -212,10 +378,16 @@ def _sheet_rows(sheet, check_length: bool = True) -> Iterator[tuple[int, list]]:
     pad = [""] * sheet.start[1]
     for i, row in enumerate(sheet.iter_rows()):
         cells = pad + row if pad else row
-        if check_length and max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
-            c = next(c for c, v in enumerate(cells) if type(v) is str and len(v) > MAX_CELL_CHARS)
-            raise _cell_too_long(f"单元格 {column_letters(c + 1)}{i + 1}", len(cells[c]))
+        if check_length:
+            _check_cell_length(cells, i)
         yield i + 1, cells
+
+
+def _check_cell_length(cells: list, i: int) -> None:
+    """Refuse a row (0-based sheet row i) with a cell longer than Excel holds."""
+    if max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
+        c = next(c for c, v in enumerate(cells) if type(v) is str and len(v) > MAX_CELL_CHARS)
+        raise _cell_too_long(f"单元格 {column_letters(c + 1)}{i + 1}", len(cells[c]))
 
 
 def column_letters(n: int) -> str:
