@@ -13,7 +13,7 @@ from datetime import date
 import pytest
 
 from tests import corpus
-from tests.unit.test_reader_stream import _snapshot
+from tests.unit.test_reader_stream import _snapshot, corpus_compared
 from xiezuo.intake import columnar, fastcsv
 from xiezuo.intake import parse as P
 from xiezuo.reference import programme
@@ -46,8 +46,7 @@ def both(monkeypatch):
 
 
 def test_corpus_csv_files_read_alike(tmp_path, both):
-    cases = [c for c in corpus.all_cases() if c.fmt == "csv"]
-    taken = [c.id for c in cases if both(c.write(tmp_path / c.id), programme().county(c.folder))]
+    cases, taken = corpus_compared(tmp_path, "csv", both)
     assert len(taken) >= len(cases) // 2, taken  # most of the corpus has the usual shape
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from tests import corpus, hostile
-from tests.unit.test_reader_stream import _snapshot
+from tests import hostile
+from tests.unit.test_reader_stream import _snapshot, corpus_compared
 from xiezuo.intake import read as R
 from xiezuo.intake.problems import FileRejected
 from xiezuo.intake.process import _safety
@@ -62,8 +62,7 @@ def compare(monkeypatch):
 
 
 def test_corpus_workbooks_read_alike_in_pieces(tmp_path, compare):
-    cases = [c for c in corpus.all_cases() if c.fmt == "xlsx"]
-    cut = [c.id for c in cases if compare(c.write(tmp_path / c.id), programme().county(c.folder))]
+    cases, cut = corpus_compared(tmp_path, "xlsx", compare)
     assert len(cut) >= len(cases) * 3 // 4, cut  # one-sheet workbooks: almost all of them
 
 

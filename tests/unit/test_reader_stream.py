@@ -32,6 +32,13 @@ def _snapshot(path, county):
     return (p.kind, p.period, p.row_numbers, columns, raw, problems, p.headers)
 
 
+def corpus_compared(tmp_path, fmt: str, compare) -> tuple[list, list[str]]:
+    """Every corpus file of one format through compare(path, county) → whether the way under
+    test took it; (the cases, the ids of those it took)."""
+    cases = [c for c in corpus.all_cases() if c.fmt == fmt]
+    return cases, [c.id for c in cases if compare(c.write(tmp_path / c.id), programme().county(c.folder))]
+
+
 def _small_chunks(monkeypatch, rows: int) -> None:
     monkeypatch.setattr(R, "CHUNK_ROWS", rows)
     monkeypatch.setattr(P, "CHUNK_ROWS", rows)
