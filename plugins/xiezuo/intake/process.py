@@ -32,7 +32,7 @@ from .columnar import as_list
 from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
-from .read import column_letters
+from .read import WORKSHEET_MEMBER, column_letters
 from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _check_zip(path: Path, size: int) -> None:
                 raise _zip_bomb()
             inflated = 0
             for info in infos:
-                extent = _SheetBound() if _WORKSHEET.match(info.filename) else None
+                extent = _SheetBound() if WORKSHEET_MEMBER.match(info.filename) else None
                 with z.open(info) as member:
                     while chunk := member.read(1 << 20):
                         inflated += len(chunk)
@@ -102,7 +102,6 @@ def _check_zip(path: Path, size: int) -> None:
                            "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交") from None
 
 
-_WORKSHEET = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 # A cell element that is not self-closing (a self-closing <c r="…" s="…"/> is formatting only and
 # holds no value; the reader skips those), with its reference.
 _VALUE_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>]*?(?<!/)>')

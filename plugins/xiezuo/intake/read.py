@@ -186,7 +186,7 @@ def _unreadable() -> FileRejected:
 # A worksheet whose XML is larger than PIECEWISE_FROM is read PIECE_BYTES of rows at a time.
 PIECEWISE_FROM = 48 << 20
 PIECE_BYTES = 12 << 20
-_WORKSHEET_MEMBER = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
+WORKSHEET_MEMBER = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)  # a worksheet part of an .xlsx
 _DIMENSION = re.compile(rb"<dimension\b[^>]*/>")
 
 
@@ -215,16 +215,14 @@ class _Pieces:
         any text run is long enough to need measuring (`_TextRuns`)."""
         try:
             with zipfile.ZipFile(path) as z:
-                members = [i for i in z.infolist() if _WORKSHEET_MEMBER.match(i.filename)]
+                members = [i for i in z.infolist() if WORKSHEET_MEMBER.match(i.filename)]
                 if len(members) != 1 or members[0].file_size < PIECEWISE_FROM:
                     return None
                 info = members[0]
                 runs = _TextRuns()
                 for other in z.infolist():
                     if other.filename.lower() == "xl/sharedstrings.xml":
-                        with z.open(other) as f:
-                            while block := f.read(1 << 23):
-                                runs.feed(block)
+                        runs.feed_member(z, other)
                 head = b""
                 start = end = None  # offsets of the first row and of </sheetData>
                 cuts: list[int] = []
@@ -331,6 +329,11 @@ class _TextRuns:
         self.run = 0  # bytes since the last "<", carried across blocks
         self.long = False
 
+    def feed_member(self, z: zipfile.ZipFile, info: zipfile.ZipInfo) -> None:
+        with z.open(info) as member:
+            while not self.long and (block := member.read(1 << 23)):
+                self.feed(block)
+
     def feed(self, block: bytes) -> None:
         if self.long:
             return
@@ -361,9 +364,7 @@ def _long_text_possible(path: Path) -> bool:
                 name = info.filename.lower()
                 if not (name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"):
                     continue
-                with z.open(info) as member:
-                    while not runs.long and (block := member.read(1 << 23)):
-                        runs.feed(block)
+                runs.feed_member(z, info)
                 if runs.long:
                     return True
     except Exception:  # a workbook zipfile cannot read: calamine decides, every row measured
