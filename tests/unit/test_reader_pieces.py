@@ -107,3 +107,26 @@ def test_a_large_sheet_is_cut_and_pieces_are_bounded(tmp_path, monkeypatch):
     two = tmp_path / "两个工作表.xlsx"
     wb.save(two)
     assert R._Pieces.plan(two) is None
+
+
+def test_rows_that_do_not_say_their_number_are_not_cut(tmp_path, monkeypatch, compare):
+    """`<row>` without r="…" is numbered by the row before it: a piece starting there would
+    number it 1. Such a sheet is read whole (and reads as before)."""
+    import re
+
+    from xiezuo import bench
+
+    path = bench.write_ledger(tmp_path / "奈曼旗2025年3月产业合作项目台账.xlsx", 300)
+    with zipfile.ZipFile(path) as z:
+        parts = {i.filename: z.read(i) for i in z.infolist()}
+    member = next(n for n in parts if n.startswith("xl/worksheets/"))
+    parts[member] = re.sub(rb'<row r="\d+"', b"<row ", parts[member])
+    bare = tmp_path / "bare" / path.name
+    bare.parent.mkdir()
+    with zipfile.ZipFile(bare, "w") as z:
+        for name, data in parts.items():
+            z.writestr(name, data)
+    monkeypatch.setattr(R, "PIECEWISE_FROM", 0)
+    monkeypatch.setattr(R, "PIECE_BYTES", 500)
+    assert R._Pieces.plan(path) is not None and R._Pieces.plan(bare) is None
+    assert not compare(bare, programme().by_code("150525"), piece_bytes=500)

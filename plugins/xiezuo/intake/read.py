@@ -201,8 +201,10 @@ class _Pieces:
     cells to the widest row so far (the header's width at least), as a sheet read whole pads
     every row to the sheet's width.
 
-    Only a plain layout is cut: one worksheet, `<sheetData>` written so, rows as `<row `, no
-    CDATA, a short tail. Anything else (and every smaller sheet) is read whole, as before."""
+    Only a plain layout is cut: one worksheet, `<sheetData>` written so, rows as `<row `, each
+    row cut at saying its number (`r="…"`: a row without one is numbered by the rows before it,
+    which a piece does not have), no CDATA, a short tail. Anything else (and every smaller
+    sheet) is read whole, as before."""
 
     def __init__(self, path: Path, member: str, head: bytes, cuts: list[int], end: int, tail: bytes,
                  long_text: bool):
@@ -251,16 +253,24 @@ class _Pieces:
                             cuts.append(start)
                         j = window.find(b"</sheetData>")
                         limit = len(window) if j < 0 else j
+                        pending = None  # a row tag to cut at, not yet read to its end
                         while True:  # cut at the first row tag PIECE_BYTES after the last cut
                             k = window.find(b"<row ", max(0, cuts[-1] + PIECE_BYTES - offset), limit)
                             if k < 0:
                                 break
+                            close = window.find(b">", k)
+                            if close < 0:
+                                pending = k
+                                break
+                            if b' r="' not in window[k:close]:
+                                return None  # a row that says not where it is: numbered by the rows before it
                             cuts.append(offset + k)
                         if j >= 0:
                             end = offset + j
                             tail += window[j + len(b"</sheetData>"):]
                             continue
-                        keep = max(0, len(window) - 16)  # the end of a tag cut by the block boundary stays
+                        # the end of a tag cut by the block boundary stays, and a pending row tag
+                        keep = max(0, len(window) - 16) if pending is None else pending
                         offset += keep
                         window = window[keep:]
             if start is None or end is None or b"<worksheet" not in head:
