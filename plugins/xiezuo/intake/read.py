@@ -210,6 +210,7 @@ class _Pieces:
                  long_text: bool):
         self.path, self.member, self.head, self.cuts, self.end, self.tail = path, member, head, cuts, end, tail
         self.long_text = long_text
+        self._parts: dict[str, bytes] | None = None
 
     @classmethod
     def plan(cls, path: Path) -> "_Pieces | None":
@@ -280,11 +281,15 @@ class _Pieces:
             return None
 
     def _workbook(self, sheet_xml: bytes):
-        """A workbook of the original's parts with this sheet XML, uncompressed, in memory."""
+        """A workbook of the original's parts with this sheet XML, uncompressed, in memory (the
+        other parts inflated once, not once per piece)."""
+        if self._parts is None:
+            with zipfile.ZipFile(self.path) as z:
+                self._parts = {i.filename: (b"" if i.filename == self.member else z.read(i)) for i in z.infolist()}
         buf = io.BytesIO()
-        with zipfile.ZipFile(self.path) as z, zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
-            for info in z.infolist():
-                out.writestr(info.filename, sheet_xml if info.filename == self.member else z.read(info))
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_STORED) as out:
+            for name, data in self._parts.items():
+                out.writestr(name, sheet_xml if name == self.member else data)
         buf.seek(0)
         return CalamineWorkbook.from_filelike(buf)
 
