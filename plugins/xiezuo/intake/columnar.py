@@ -45,6 +45,7 @@ PLAIN_DEC = r"^(?:[1-9][0-9]{0,12}|0)\.[0-9]{0,9}[1-9]$"
 # str(Decimal) of a value Decimal(38, 9) holds exactly: at most 29 digits before the point and 9
 # after it, or a whole number in exponent form (str(Decimal("1.2E+4")) is "1.2E+4").
 _FITS_DECIMAL = r"^-?(?:[0-9]{1,29}(?:\.[0-9]{1,9})?|[0-9](?:\.[0-9]{1,27})?E\+(?:[0-9]|1[0-9]|2[0-7]))$"
+_FITS = re.compile(_FITS_DECIMAL).fullmatch
 _EDGE_SPACE = r"^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$"
 
 
@@ -67,8 +68,7 @@ def _fits(col: C.Column, values: list) -> bool:
     """Whether polars holds every value of this column's type exactly (_FITS_DECIMAL)."""
     if DTYPES[col.type] is not DECIMAL:
         return True
-    fits = re.compile(_FITS_DECIMAL).fullmatch
-    return all(v is None or fits(str(v)) for v in values)
+    return all(v is None or _FITS(str(v)) for v in values)
 
 
 def _by_distinct(col, s: pl.Series, values: list, factor: float, typed_column):

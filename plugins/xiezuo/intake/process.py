@@ -32,7 +32,7 @@ from .columnar import as_list
 from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
-from .read import WORKSHEET_MEMBER, column_letters
+from .read import WORKSHEET_MEMBER, column_letters, column_number
 from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
 
 log = logging.getLogger(__name__)
@@ -108,14 +108,6 @@ _VALUE_CELL = re.compile(rb'<(?:\w+:)?c\s[^>]*?\br="([A-Z]{1,3})([0-9]{1,7})"[^>
 MAX_SHEET_CELLS = 10_000_000  # rows × columns from A1 to the farthest value (dense in memory)
 
 
-def _column_number(letters: bytes) -> int:
-    """b"AA" → 27: a cell reference's column letters as a number."""
-    col = 0
-    for ch in letters:
-        col = col * 26 + ch - 64
-    return col
-
-
 class _SheetBound:
     """An upper bound of `_SheetExtent`, cheap enough for every sheet: the farthest reference of
     any cell written `<c r="…"` (with a value or not), from C-level searches instead of a Python
@@ -140,7 +132,7 @@ class _SheetBound:
         if rows:
             self.rows = max(self.rows, max(map(int, rows)))
         for letters in set(self._COLUMNS.findall(data)):
-            self.cols = max(self.cols, _column_number(letters))
+            self.cols = max(self.cols, column_number(letters))
 
     @property
     def cells(self) -> int:
@@ -158,7 +150,7 @@ class _SheetExtent:
         data = self._tail + chunk
         for m in _VALUE_CELL.finditer(data):
             self.rows = max(self.rows, int(m.group(2)))
-            self.cols = max(self.cols, _column_number(m.group(1)))
+            self.cols = max(self.cols, column_number(m.group(1)))
         self._tail = data[-512:]  # a tag cut at the chunk boundary is seen whole next time
 
     @property

@@ -224,7 +224,7 @@ class _Pieces:
                 info = members[0]
                 runs = _TextRuns()
                 for other in z.infolist():
-                    if other.filename.lower() == "xl/sharedstrings.xml":
+                    if other is not info and _holds_cell_text(other.filename):  # the sheet: below
                         runs.feed_member(z, other)
                 head = b""
                 start = end = None  # offsets of the first row and of </sheetData>
@@ -357,12 +357,16 @@ class _TextRuns:
             self.run += len(block)
         else:
             gaps = np.diff(tags)
-            self.run = max(self.run + int(tags[0]), int(gaps.max()) - 1 if len(gaps) else 0)
-            if self.run > MAX_CELL_CHARS:
-                self.long = True
+            longest = max(self.run + int(tags[0]), int(gaps.max()) - 1 if len(gaps) else 0)
+            self.long = longest > MAX_CELL_CHARS
             self.run = len(block) - int(tags[-1]) - 1
-        if self.run > MAX_CELL_CHARS:
-            self.long = True
+        self.long = self.long or self.run > MAX_CELL_CHARS
+
+
+def _holds_cell_text(name: str) -> bool:
+    """Whether this part of an .xlsx holds cell text: the worksheets and the shared strings."""
+    name = name.lower()
+    return name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"
 
 
 def _long_text_possible(path: Path) -> bool:
@@ -376,8 +380,7 @@ def _long_text_possible(path: Path) -> bool:
         runs = _TextRuns()
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
-                name = info.filename.lower()
-                if not (name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"):
+                if not _holds_cell_text(info.filename):
                     continue
                 runs.feed_member(z, info)
                 if runs.long:
@@ -404,6 +407,14 @@ def _check_cell_length(cells: list, i: int) -> None:
     if max((len(v) for v in cells if type(v) is str), default=0) > MAX_CELL_CHARS:
         c = next(c for c, v in enumerate(cells) if type(v) is str and len(v) > MAX_CELL_CHARS)
         raise _cell_too_long(f"单元格 {column_letters(c + 1)}{i + 1}", len(cells[c]))
+
+
+def column_number(letters: bytes) -> int:
+    """b"AA" → 27: a cell reference's column letters as a number (column_letters backwards)."""
+    col = 0
+    for ch in letters:
+        col = col * 26 + ch - 64
+    return col
 
 
 def column_letters(n: int) -> str:

@@ -177,8 +177,7 @@ def _categorical(values: pl.Series) -> pd.Categorical | pd.Series:
     present = values.drop_nulls()
     if not present.is_duplicated().any():
         codes = np.full(len(values), -1, dtype="int32")
-        where = np.arange(len(values)) if not values.null_count() else np.flatnonzero(values.is_not_null().to_numpy())
-        codes[where] = np.arange(len(present), dtype="int32")
+        codes[values.is_not_null().to_numpy()] = np.arange(len(present), dtype="int32")
         return pd.Categorical.from_codes(codes, categories=pd.Index(present.to_numpy(), dtype="object", copy=False),
                                          validate=False)
     categories = present.unique().sort()
