@@ -112,6 +112,36 @@ def _used_columns(contract: C.Contract) -> frozenset[str]:
     return used
 
 
+_NULLNESS_AND_EQUALITY = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_unique")
+_LABELLED: dict[tuple[str, int], frozenset[str]] = {}
+
+
+def _labelled_columns(contract: C.Contract) -> frozenset[str]:
+    """The frame columns the suite reads only as the `column` of not-null and unique
+    expectations: what GX computes and records from such a column depends only on which cells
+    are empty and which are equal (an empty cell's value in a result is empty; a unique column
+    whose cells all differ has no unexpected values to list). Named anywhere else (another kind
+    of expectation, a column pair, a row condition), a column's values matter and it is not one
+    of these."""
+    import json
+
+    key = (contract.kind, id(contract))
+    labelled = _LABELLED.get(key)
+    if labelled is None:
+        names = _used_columns(contract)
+        direct: set[str] = set()
+        valued: set[str] = set()
+        for e in _validation(contract).suite.expectations:
+            kwargs = dict(e.configuration.to_json_dict()["kwargs"])
+            if e.expectation_type in _NULLNESS_AND_EQUALITY:
+                direct.add(kwargs.pop("column"))
+            text = json.dumps(kwargs, default=str, ensure_ascii=False)
+            valued |= {n for n in names if f'"{n}"' in text}
+        labelled = frozenset((direct & names) - valued)
+        _LABELLED[key] = labelled
+    return labelled
+
+
 def _frame_columns(contract: C.Contract) -> list[str]:
     out = []
     for col in contract.columns:
@@ -122,13 +152,16 @@ def _frame_columns(contract: C.Contract) -> list[str]:
     return out
 
 
-def _frame(parsed: Parsed) -> pd.DataFrame:
+def _frame(parsed: Parsed, labels: bool = True) -> pd.DataFrame:
     """The parsed columns the suite reads, as one DataFrame for GX: numbers as floats (None →
     NaN), dates as datetimes, the age at the rule's date for ID columns, everything else as
-    plain objects (pandas would otherwise infer and validate a string dtype, cell by cell)."""
+    plain objects (pandas would otherwise infer and validate a string dtype, cell by cell).
+    labels: a text column read only for nullness and equality whose cells all differ goes to
+    GX as row labels (`_labels`); False gives GX its text (the test compares the two)."""
     contract = parsed.contract
     columns = parsed.columns
     used = _used_columns(contract)
+    labelled = _labelled_columns(contract) if labels else frozenset()
     n = len(parsed.row_numbers)
     nothing = [None] * n
     data: dict[str, object] = {ROW: np.asarray(parsed.row_numbers, dtype="int64")}
@@ -144,7 +177,8 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
                 elif col.type == "date":
                     data[g] = values.cast(pl.Datetime("ns")).to_numpy()
                 else:
-                    data[g] = _categorical(values)
+                    labels_ = _labels(values) if g in labelled else None
+                    data[g] = _categorical(values) if labels_ is None else labels_
             elif col.type in C.NUMERIC_TYPES:
                 data[g] = np.array(values, dtype="float64")  # Decimal → float, None → NaN
             elif col.type == "date":
@@ -163,6 +197,24 @@ def _frame(parsed: Parsed) -> pd.DataFrame:
                 data[age] = np.array([X.age_at(b, w) if isinstance(b, date) and isinstance(w, date) else None
                                       for b, w in zip(births, whens)], dtype="float64")
     return pd.DataFrame(data, copy=False)
+
+
+def _labels(values: pl.Series) -> pd.Categorical | None:
+    """A text column whose present cells all differ (a project code, a project's name), for
+    expectations that read only nullness and equality (`_labelled_columns`): each present cell
+    is a category of its own named by its position, empty cells stay missing. The same nulls
+    and the same equalities as its text, so GX finds and records the same, without 400,000
+    Python strings to build for pandas and hash for the batch's fingerprint (a third of a
+    second for two such columns of a 400k-row file). None when two cells are equal: GX lists
+    those values, so it gets the text."""
+    if values.dtype != pl.String:
+        return None
+    present = values.len() - values.null_count()
+    if values.n_unique() - (values.null_count() > 0) != present:
+        return None
+    codes = np.full(len(values), -1, dtype="int32")
+    codes[values.is_not_null().to_numpy()] = np.arange(present, dtype="int32")
+    return pd.Categorical.from_codes(codes, categories=pd.RangeIndex(present), validate=False)
 
 
 def _categorical(values: pl.Series) -> pd.Categorical | pd.Series:
