@@ -47,6 +47,22 @@ def _added() -> tuple[int, int]:
     return added, latest
 
 
+def _publish_nothing_new() -> None:
+    """A build aside, its gate and the publish with no new file (as the transform DAG runs on
+    its schedule): int_indicator_values has no month to recompute and must keep every point."""
+    from xiezuo.pipeline import gate_marts
+    from xiezuo.warehouse.transform import build_aside, publish
+
+    build_aside(), gate_marts(), publish()
+
+
+def _indicator_values_sql() -> str:
+    from xiezuo.config import settings
+
+    return (settings().dbt_target_dir / "compiled" / "xiezuo" / "models" / "intermediate"
+            / "int_indicator_values.sql").read_text(encoding="utf-8")
+
+
 def _same_as_a_full_build() -> None:
     from xiezuo.warehouse.transform import run_dbt
 
@@ -92,12 +108,17 @@ def test_incremental_builds_equal_full_builds(xz_env, monkeypatch):
     _run()                                   # incremental from the first marts: adds Dec and Jan
     assert _added() == (12, 20)
     _same_as_a_full_build()
+    for _ in range(2):                       # nothing new: both spare marts catch up, then none
+        _publish_nothing_new()
+    assert _added() == (0, 20)
+    assert "union all" not in _indicator_values_sql() and "where false" in _indicator_values_sql()
+    _same_as_a_full_build()
 
     _drop("investment", 0, dec, 5, inbox, tag="（更正）")   # a correction: Dec recomputed, Jan after it
     _drop("employment", 1, mar, 6, inbox)                  # March after a gap (February has no data)
     _run()
-    # from the second run's marts (Nov, Dec): January's 8, the correction and March
-    assert _added() == (10, 21)
+    # from the spare marts (the first nothing-new build's: Nov to Jan): the correction and March
+    assert _added() == (2, 21)
     _same_as_a_full_build()
 
     # The mart gate checks the facts' values on the rows a build added: a rule that the new rows

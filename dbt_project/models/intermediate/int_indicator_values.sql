@@ -15,18 +15,24 @@
 -- year-to-date, since the programme start, and the months reported so far this year. Each rule
 -- kind is one macro (macros/indicators.sql) used by all indicators of that kind.
 {%- set months_from = none %}
+{%- set nothing_to_compute = false %}
 {%- if is_incremental() and execute %}
-{%- set first = run_query("select case when m.first < held.first then date_trunc('year', m.first)::date else m.first end
+{%- set bounds = run_query("select case when m.first < held.first then date_trunc('year', m.first)::date else m.first end,
+        (select max(period_month) from " ~ ref('int_area_months') ~ ")
     from (select least(min(n.period_month), (select (max(period_month) + interval '1 month')::date from " ~ this ~ ")) as first
           from " ~ ref('int_new_submissions') ~ " as n) as m,
-         (select min(period_month) as first from " ~ this ~ ") as held").columns[0].values()[0] %}
+         (select min(period_month) as first from " ~ this ~ ") as held").rows[0] %}
+{%- set first, last = bounds[0], bounds[1] %}
 {%- set months_from = "'" ~ (first if first is not none else 'infinity') ~ "'::date" %}
+{#- Every point is held and nothing new arrived: no month to recompute, so no query at all (the
+    rules' year-to-date and snapshot parts would still read the facts to find no rows). -#}
+{%- set nothing_to_compute = first is none or last is none or first > last %}
 {%- endif %}
 {% set parts = [] %}
-{% for i in indicators() %}
+{% for i in indicators() if not nothing_to_compute %}
     {% do parts.append(indicator_values(i, months_from)) %}
 {% endfor %}
-{%- set shared = snapshot_versions_ctes(months_from) %}
+{%- set shared = [] if nothing_to_compute else snapshot_versions_ctes(months_from) %}
 {% if shared %}with {{ shared | join(",\n") }}{% endif %}
 {% for part in parts %}
 select * from ({{ part }}) as i{{ loop.index }}
