@@ -103,3 +103,20 @@ def test_a_gate_that_fails_leaves_no_rows_and_no_open_transaction(intake, monkey
     assert _q("select count(*) from raw.investment_rows") == [(0,)]
     assert _q("select count(*) from raw.submissions") == [(0,)]
     assert _open_transactions() == 0
+
+
+def test_the_first_file_settles_the_heap_once(intake, monkeypatch):
+    """After its first file a process's objects are frozen out of the garbage collector's full
+    collections (`_settle_heap`), once: later files' objects are collected as before."""
+    import gc
+
+    from xiezuo.intake import process as P
+
+    monkeypatch.setattr(P, "_HEAP", {"settled": False})
+    gc.unfreeze()
+    assert gc.get_freeze_count() == 0
+    assert intake("奈曼旗2025年3月产业合作项目台账.csv", _rows(5)).status == "accepted"
+    frozen = gc.get_freeze_count()
+    assert frozen > 100_000, frozen  # the imported modules and the GX context at least
+    assert intake("奈曼旗2025年3月产业合作项目台账（更正）.csv", _rows(6)).status == "accepted"
+    assert gc.get_freeze_count() <= frozen  # not frozen again (frozen objects freed leave it)
