@@ -203,9 +203,17 @@
             group by area_code, k
         ) as firsts
         {%- if incremental %}
+        -- a key counts from here only if no earlier row of the fact has it (the city: in any
+        -- county): one probe per key through the fact's key index (indicator_key_indexes) —
+        -- OFFSET 0 keeps the planner from hashing every earlier row of the fact instead, which
+        -- grew with the history (0.15 s per indicator at 40 months); a probe ends at the first
+        -- earlier row it finds. Unqualified names below are the fact's (`earlier`) columns.
         where not exists (
-            select 1 from ({{ indicator_scoped_rows(i, {'k': i.key}, before=months_from) }}) as earlier
-            where earlier.scope_code = firsts.area_code and earlier.k = firsts.k)
+            select 1 from {{ ref(i.fact) }} as earlier
+            where ({{ i.key }}) = firsts.k and earlier.period_month < {{ months_from }}
+                and (firsts.area_code = {{ sql_literal(var('city_code')) }} or earlier.area_code = firsts.area_code)
+                and {{ indicator_filter(i) }}
+            offset 0)
         {%- endif %}
         group by 1, 2
     ),
@@ -371,4 +379,19 @@
     {%- if months_from is not none %}
     where period_month >= {{ months_from }}
     {%- endif %}
+{%- endmacro %}
+
+{#- The index each "distinct" indicator's incremental build probes (rule_distinct): its key
+    expression and the month, on the fact it counts. A post-hook of the facts (fact_ledger);
+    created once, later builds find it in place. -#}
+{% macro indicator_key_indexes(relation, fact) -%}
+    {%- set keys = [] -%}
+    {%- for i in indicators(rule='distinct') if i.fact == fact and i.key not in keys -%}
+        {%- do keys.append(i.key) -%}
+    {%- endfor -%}
+    {%- for key in keys %}
+    create index if not exists {{ relation.identifier }}_key_{{ local_md5(key)[:8] }}
+        on {{ relation }} (({{ key }}), period_month);
+    {%- endfor %}
+    select 1
 {%- endmacro %}

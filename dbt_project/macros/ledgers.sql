@@ -29,6 +29,7 @@ join {{ source('raw', 'submissions') }} as s using (submission_id)
     post_hook=[
         "{{ fact_drop_replaced(this, '" ~ kind ~ "') }}",
         "{{ fact_constraints(this) }}",
+        "{{ indicator_key_indexes(this, 'fct_" ~ kind ~ "') }}",
         "{{ fact_analyze_if_grown(this, '" ~ kind ~ "') }}",
     ]) }}
 select
