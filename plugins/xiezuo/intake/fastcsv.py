@@ -140,7 +140,7 @@ def _shape(lines: _Lines) -> tuple[int, list[int]] | None:
     if not len(lines):
         return None
     counts = lines.count(ord(","))
-    quoted = lines.count(ord('"')) > 0
+    quoted = lines.count(ord('"')) > 0 if b'"' in lines.data else np.zeros(len(lines), dtype=bool)
     plain = counts[~quoted]
     if not len(plain):
         return None

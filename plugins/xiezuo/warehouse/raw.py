@@ -5,6 +5,7 @@ in one transaction, rows with COPY.
 """
 from __future__ import annotations
 
+import io
 import json
 import queue
 from dataclasses import dataclass
@@ -321,6 +322,8 @@ def _copy_frame(conn: sa.Connection, kind: str, submission_id: int, row_numbers:
     with raw_conn.cursor() as cur, cur.copy(f"copy {table(kind)} ({collist}) from stdin",
                                             writer=_BoundedQueuedWriter(cur)) as cp:
         for start in range(0, n, _COPY_BLOCK):
-            cp.write(df.slice(start, _COPY_BLOCK).write_csv(
-                separator="\t", include_header=False, quote_style="never", null_value="\\N").encode("utf-8"))
+            block = io.BytesIO()  # polars writes UTF-8 bytes: no str of the block to encode again
+            df.slice(start, _COPY_BLOCK).write_csv(
+                block, separator="\t", include_header=False, quote_style="never", null_value="\\N")
+            cp.write(block.getvalue())
     return n
