@@ -4,16 +4,11 @@ because of it: every rule case of the corpus validated both ways gives the same 
 field — all but the batch's data fingerprint, which is a hash of the frame GX was given."""
 from __future__ import annotations
 
-from datetime import date
-
 import pandas as pd
 
-from tests import corpus
-from tests.unit.test_gate_memo import _recorded
+from tests.unit.test_gate_memo import _recorded, parsed_rule_cases
 from xiezuo import contracts as C
-from xiezuo.intake.parse import FileRejected, parse_file
 from xiezuo.quality import gate
-from xiezuo.reference import programme
 
 
 def _without_fingerprint(recorded: dict) -> dict:
@@ -30,13 +25,7 @@ def _labelled(frame: pd.DataFrame) -> list[str]:
 def test_labelled_columns_record_what_their_text_records(tmp_path, monkeypatch):
     monkeypatch.setenv("XIEZUO_HOME", str(tmp_path / "home"))
     compared = failing = labelled = 0
-    for case in corpus.rule_cases():
-        path = case.write(tmp_path / "inbox" / case.id)
-        county = programme().county(case.folder)
-        try:
-            parsed = parse_file(path, county, pii_key=b"k" * 32, today=date(2025, 12, 31))
-        except FileRejected:
-            continue
+    for case, parsed in parsed_rule_cases(tmp_path):
         vd = gate._validation(parsed.contract)
         parameters = gate._parameters(parsed)
         frame = gate._frame(parsed)

@@ -24,19 +24,24 @@ def _recorded(result) -> dict:
     return d
 
 
+def parsed_rule_cases(folder):
+    """(case, parsed file) for every rule case of the corpus the reader does not refuse."""
+    for case in corpus.rule_cases():
+        path = case.write(folder / "inbox" / case.id)
+        try:
+            yield case, parse_file(path, programme().county(case.folder), pii_key=b"k" * 32,
+                                   today=date(2025, 12, 31))
+        except FileRejected:
+            continue
+
+
 def test_memoised_configurations_record_what_plain_gx_records(tmp_path, monkeypatch):
     from great_expectations.expectations.expectation import Expectation
 
     monkeypatch.setenv("XIEZUO_HOME", str(tmp_path / "home"))
     plain_property = Expectation.__dict__["configuration"]
     compared = failing = 0
-    for case in corpus.rule_cases():
-        path = case.write(tmp_path / "inbox" / case.id)
-        county = programme().county(case.folder)
-        try:
-            parsed = parse_file(path, county, pii_key=b"k" * 32, today=date(2025, 12, 31))
-        except FileRejected:
-            continue
+    for case, parsed in parsed_rule_cases(tmp_path):
         vd = gate._validation(parsed.contract)
         parameters = gate._parameters(parsed)
         plain = _recorded(gate._recorded_run(vd, gate._frame(parsed), parameters, memoised=False))
