@@ -99,17 +99,22 @@ def _used_columns(contract: C.Contract) -> frozenset[str]:
     """The frame columns the contract's suite reads (as a column, a column pair or a row
     condition): the others are left out of the frame — GX fingerprints every column of a batch,
     and building and hashing columns no expectation reads was a third of a large file's gate."""
-    import json
-
     key = (contract.kind, id(contract))
     used = _USED.get(key)
     if used is None:
-        suite = _validation(contract).suite
-        text = json.dumps([e.configuration.to_json_dict()["kwargs"] for e in suite.expectations],
-                          default=str, ensure_ascii=False)
-        used = frozenset(n for n in _frame_columns(contract) if f'"{n}"' in text)
+        kwargs = [e.configuration.to_json_dict()["kwargs"] for e in _validation(contract).suite.expectations]
+        used = frozenset(_named_in(kwargs, _frame_columns(contract)))
         _USED[key] = used
     return used
+
+
+def _named_in(kwargs, names) -> set[str]:
+    """The names that an expectation's arguments (or a list of them) mention anywhere: as a
+    column, in a column pair, in a row condition."""
+    import json
+
+    text = json.dumps(kwargs, default=str, ensure_ascii=False)
+    return {n for n in names if f'"{n}"' in text}
 
 
 _NULLNESS_AND_EQUALITY = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_unique")
@@ -123,8 +128,6 @@ def _labelled_columns(contract: C.Contract) -> frozenset[str]:
     whose cells all differ has no unexpected values to list). Named anywhere else (another kind
     of expectation, a column pair, a row condition), a column's values matter and it is not one
     of these."""
-    import json
-
     key = (contract.kind, id(contract))
     labelled = _LABELLED.get(key)
     if labelled is None:
@@ -135,8 +138,7 @@ def _labelled_columns(contract: C.Contract) -> frozenset[str]:
             kwargs = dict(e.configuration.to_json_dict()["kwargs"])
             if e.expectation_type in _NULLNESS_AND_EQUALITY:
                 direct.add(kwargs.pop("column"))
-            text = json.dumps(kwargs, default=str, ensure_ascii=False)
-            valued |= {n for n in names if f'"{n}"' in text}
+            valued |= _named_in(kwargs, names)
         labelled = frozenset((direct & names) - valued)
         _LABELLED[key] = labelled
     return labelled
