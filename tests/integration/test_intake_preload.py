@@ -107,7 +107,7 @@ def test_a_gate_that_fails_leaves_no_rows_and_no_open_transaction(intake, monkey
 
 def test_the_first_file_settles_the_heap_once(intake, monkeypatch):
     """After its first file a process's objects are frozen out of the garbage collector's full
-    collections (`_settle_heap`), once: later files' objects are collected as before."""
+    collections (`settle_heap`), once: later files' objects are collected as before."""
     import gc
 
     from xiezuo.intake import process as P

@@ -276,20 +276,21 @@ def process(candidate: Candidate, today: date | None = None) -> Outcome:
     try:
         return _process(candidate, today)
     finally:
-        _settle_heap()
+        settle_heap()
 
 
 _HEAP = {"settled": False}
 
 
-def _settle_heap() -> None:
-    """Once per process, after its first file: every object alive then (the imported modules of
-    Airflow, GX, dbt, pandas, the GX context and suites: ~300,000 of them) is collected once
+def settle_heap() -> None:
+    """Once per process, after its first file (and before reprocessing forks its workers,
+    ops/reprocess.py): every object alive then (the imported modules of Airflow, GX, dbt,
+    pandas, the GX context and suites: ~300,000 of them) is collected once
     and then frozen out of the cyclic garbage collector's reach (gc.freeze). Without it each
     full collection walks them all again — 0.15-0.2 s, paid by the next file that allocates
     enough (a 10k-row .xlsx right after a warm-up: 0.55-0.6 s instead of 0.41). Objects made
     later are collected as before; the frozen ones are the process's own, kept for its life
-    anyway. Forked reprocessing workers inherit it (and no longer touch those objects' pages)."""
+    anyway. Forked workers inherit it (and their collections no longer touch those objects' pages)."""
     if _HEAP["settled"]:
         return
     _HEAP["settled"] = True

@@ -222,7 +222,10 @@ class _Evaluations:
 
         self._jobs = jobs
         self._workers = workers
+        from ..intake.process import settle_heap
+
         self._ctx = mp.get_context("fork")  # the parent's loaded contracts and GX suites come along
+        settle_heap()  # what they inherit, out of every worker's full collections
         self._pool = self._new_pool(workers)
         self._pending: dict[int, object] = {}
         self._next = 0
