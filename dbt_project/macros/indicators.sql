@@ -55,8 +55,8 @@
 
 {#- A fact's rows, each twice: once for its county and once for the city (scope_code = the area
     whose value it feeds). columns: {name: SQL expression}; filtered: apply the indicator's filter;
-    since / before: SQL dates, the months from / before which (all when none). -#}
-{% macro indicator_scoped_rows(i, columns, filtered=true, since=none, before=none) -%}
+    since: a SQL date, the months from which (all when none). -#}
+{% macro indicator_scoped_rows(i, columns, filtered=true, since=none) -%}
     select f.*, scope.area_code as scope_code
     from (
         select area_code, period_month, submission_id, source_row
@@ -64,7 +64,6 @@
         from {{ ref(i.fact) }}
         where {{ indicator_filter(i) if filtered else 'true' }}
             {%- if since is not none %} and period_month >= {{ since }}{% endif %}
-            {%- if before is not none %} and period_month < {{ before }}{% endif %}
     ) as f
     cross join lateral (
         values (f.area_code), ({{ sql_literal(var('city_code')) }}::text)

@@ -194,8 +194,9 @@ def register(conn: sa.Connection, reg: Registration, submission_id: int | None =
             submission_type, period_month, status, rows, replaces, error_count, warning_count, receipt,
             archive_path, received_at, processed_at, dropped_as, drop_identity)
             values (coalesce(cast(:submission_id as bigint), {_NEXT_ID}), :sha256, :original_name,
-            :county_code, :submission_type, :period_month, :status, :rows, :replaces, :error_count, :warning_count, cast(:receipt as jsonb), :archive_path,
-            :received_at, :processed_at, :dropped_as, :drop_identity) returning submission_id"""),
+            :county_code, :submission_type, :period_month, :status, :rows, :replaces, :error_count,
+            :warning_count, cast(:receipt as jsonb), :archive_path, :received_at, :processed_at,
+            :dropped_as, :drop_identity) returning submission_id"""),
         {**reg.__dict__, "receipt": json.dumps(reg.receipt, ensure_ascii=False),
          "submission_id": submission_id}).scalar_one()
 
