@@ -34,6 +34,31 @@ def test_undecodable_csv_is_rejected_not_guessed(data):
     assert exc.value.rule == "encoding" and "另存为" in exc.value.message
 
 
+@pytest.mark.parametrize("data", [
+    b"", b"\xef\xbb\xbf", "项目编号,甲\n".encode("utf-8"), "\ufeff项目,乙\r\n".encode("utf-8"),
+    "😀,𠀀\n".encode("utf-8"),                   # 4-byte sequences
+    b"a,\xed\xa0\x80\n",                        # a surrogate: refused by both
+    b"a,\xc0\xaf\n", b"a,\xe0\x80\xaf\n",      # overlong forms
+    b"a,\xf4\x90\x80\x80\n",                    # beyond U+10FFFF
+    "项目".encode("utf-8")[:-1],                  # a sequence cut at the end
+    b"a,\x80\n", "项目编号".encode("gb18030"),
+])
+def test_utf8_validation_is_pythons_strict_decoding(data, monkeypatch):
+    """The UTF-8 check polars does (read._decodes) refuses exactly what Python's decoder does."""
+    from xiezuo.intake import columnar, read
+
+    def python_says(b: bytes) -> bool:
+        try:
+            b.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    assert read._decodes(data, "utf-8-sig") == python_says(data)
+    monkeypatch.setattr(columnar, "POLARS", False)  # the path of a forked reprocessing worker
+    assert read._decodes(data, "utf-8-sig") == python_says(data)
+
+
 def test_csv_rows_keep_the_line_number_the_clerk_sees(tmp_path):
     path = tmp_path / "a.csv"
     path.write_bytes("标题\r\n项目编号,\"本月到位\r\n投资\"\r\n\r\nNM-001,5\r\n".encode("utf-8"))

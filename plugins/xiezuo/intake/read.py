@@ -21,8 +21,10 @@ from itertools import islice
 from pathlib import Path
 
 import numpy as np
+import polars as pl
 from python_calamine import CalamineWorkbook, PasswordError, SheetVisibleEnum
 
+from . import columnar
 from .problems import FileRejected
 
 CSV_ENCODINGS = ("utf-8-sig", "gb18030")
@@ -89,39 +91,54 @@ def _encoding_rejected() -> FileRejected:
 
 def decode_csv(data: bytes) -> tuple[str, str]:
     """Strict decoding of bytes in memory: (text, encoding label); see `_first_encoding`."""
-    enc = _first_encoding(lambda: [data])
+    enc = _first_encoding(data)
     return data.decode(enc), _label(enc)
 
 
 def csv_encoding(path: Path) -> str:
-    """The codec to read a CSV file with, decided over the whole file in 1 MB blocks without
-    holding its text; see `_first_encoding`."""
-    def blocks():
-        with open(path, "rb") as f:
-            while block := f.read(1 << 20):
-                yield block
-    return _first_encoding(blocks)
+    """The codec to read a CSV file with, decided over the whole file (its bytes, within the size
+    limit; never its whole text); see `_first_encoding`."""
+    return _first_encoding(path.read_bytes())
 
 
-def _first_encoding(blocks) -> str:
+_HEAD_CHARS = 65536
+
+
+def _first_encoding(data: bytes) -> str:
     """The rule, once: the first encoding that decodes every byte strictly wins (the decoded
     text is thrown away); text with control characters in its first 64k characters is binary
     that happens to decode, not a CSV; otherwise the file is rejected, never guessed."""
     for enc in CSV_ENCODINGS:
-        decoder = codecs.getincrementaldecoder(enc)("strict")
-        start = ""
-        try:
-            for block in blocks():
-                text = decoder.decode(block)
-                if len(start) < 65536:
-                    start += text[:65536 - len(start)]
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
+        if not _decodes(data, enc):
             continue
+        # At most 4 bytes a character: the first 64k characters lie in the first 256 kB (a
+        # character cut at the end is held back by the incremental decoder, not an error).
+        start = codecs.getincrementaldecoder(enc)("strict").decode(data[:4 * _HEAD_CHARS])[:_HEAD_CHARS]
         if any(ch in _CONTROL for ch in start):
             break
         return enc
     raise _encoding_rejected()
+
+
+def _decodes(data: bytes, enc: str) -> bool:
+    """Whether `data` decodes strictly. UTF-8 (with a BOM or not: U+FEFF is UTF-8 too) is
+    validated by polars (Rust's standard UTF-8 check: the same bytes as Python's strict
+    decoder refuses — surrogates, overlong forms, beyond U+10FFFF, a cut sequence), without
+    making the text; other encodings are decoded by Python in 1 MB blocks, the text thrown away."""
+    if enc == "utf-8-sig" and columnar.POLARS:
+        try:
+            pl.Series([data], dtype=pl.Binary).cast(pl.String, strict=True)
+        except pl.exceptions.PolarsError:
+            return False
+        return True
+    decoder = codecs.getincrementaldecoder(enc)("strict")
+    try:
+        for at in range(0, len(data), 1 << 20):
+            decoder.decode(data[at:at + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _label(enc: str) -> str:
