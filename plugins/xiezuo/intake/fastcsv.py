@@ -37,7 +37,6 @@ from .layout import Layout, data_rows, first_text_verdict
 from .read import MAX_CELL_CHARS
 
 _FIELD = rb'(?:[^",\r\n]*|"(?:[^"]|"")*")'
-_ASCII = r"^[\x00-\x7f]*$"
 _NOT_SPACE = r"[^\t\n\x0b\x0c\r\x1c-\x1f ]"  # str.isspace() over ASCII, negated
 
 
@@ -76,7 +75,8 @@ def read_columns(path: Path, encoding: str, layout: Layout, wanted: list[int]) -
         return None
     if df.height != len(lines):
         return None  # a record over several lines (a quoted line break): the row reader's case
-    if any((df[c].str.len_chars().max() or 0) > MAX_CELL_CHARS for c in df.columns):
+    if any((df[c].str.len_bytes().max() or 0) > MAX_CELL_CHARS  # bytes ≥ characters: most files stop here
+           and (df[c].str.len_chars().max() or 0) > MAX_CELL_CHARS for c in df.columns):
         return None
     keep = _data_mask(df, lines, irregular, layout, skip)
     if keep is None:
@@ -106,15 +106,22 @@ class _Lines:
         return self.data[self.starts[i]:self.ends[i]]
 
     def count(self, byte: int) -> np.ndarray:
-        """How many times `byte` occurs in each line."""
-        at = np.flatnonzero(self.bytes == byte)
-        return np.searchsorted(at, self.ends) - np.searchsorted(at, self.starts)
+        """How many times `byte` occurs in each line: sums of a mask between line starts (each
+        sum also covers the line's own newline, which is not the byte counted)."""
+        if not len(self.starts):
+            return np.zeros(0, dtype=np.int32)
+        return np.add.reduceat((self.bytes == byte).view(np.uint8), self.starts, dtype=np.int32)
 
 
 def _lines_through_header(data: bytes, header_row: int) -> int | None:
     """The number of lines up to the end of the header record (it starts on line `header_row`
     and may itself span lines), as the csv module counts them."""
-    lines = data.split(b"\n", header_row + 64)[: header_row + 64]
+    end = -1
+    for _ in range(header_row + 64):  # the first header_row + 64 lines, not a copy of the rest
+        end = data.find(b"\n", end + 1)
+        if end < 0:
+            break
+    lines = (data if end < 0 else data[:end]).split(b"\n")
     # As a file opened with newline="" gives them to the csv module: lines end at \n only here
     # (a lone \r was ruled out), other line-like characters are cell text.
     reader = csv.reader([(line + b"\n").decode("utf-8", "replace") for line in lines])
@@ -161,7 +168,8 @@ def _data_mask(df: pl.DataFrame, lines: _Lines, irregular: list[int], layout: La
     be data, which would have missing cells) and those whose first cell is not text that makes
     a row data at once. None when a line of another width is data."""
     first = df.get_column("c0")
-    plain = first.str.contains(_ASCII) & first.str.contains(_NOT_SPACE)  # as data_rows: data at once
+    ascii_only = first.str.len_bytes() == first.str.len_chars()  # one byte a character: ASCII
+    plain = ascii_only & first.str.contains(_NOT_SPACE)  # as data_rows: data at once
     others = first.filter(~plain).unique().to_list()
     not_data = [v for v in others if not (v.strip() and first_text_verdict(v) == "data")]
     special = set(irregular)
