@@ -170,3 +170,31 @@ def test_other_shapes_fall_back_to_the_row_reader(tmp_path, both, shape):
         data = data.replace("京能集团".encode(), 'x"京能"集团'.encode())
     path.write_bytes(data)
     assert not both(path, programme().county("奈曼旗"))
+
+
+def test_plain_text_class_is_its_own_nfkc():
+    """columnar.NFKC_PLAIN: text of these characters only is left as it is by NFKC, so it is not
+    normalised to find out. Each character has no decomposition (canonical or compatibility)
+    and combining class 0 — nothing to decompose or reorder — and no canonical pair of two of
+    them composes into a character: nothing to compose."""
+    import re
+    import sys
+    import unicodedata
+
+    plain = re.compile(f"[{columnar.NFKC_PLAIN}]")
+    members = [chr(c) for c in range(sys.maxunicode + 1) if plain.fullmatch(chr(c))]
+    assert len(members) == 128 + 0x9FFF - 0x4E00 + 1
+    for ch in members:
+        assert unicodedata.decomposition(ch) == "" and unicodedata.combining(ch) == 0, hex(ord(ch))
+    pairs = []
+    for c in range(sys.maxunicode + 1):
+        d = unicodedata.decomposition(chr(c))
+        if d and not d.startswith("<"):
+            parts = [chr(int(x, 16)) for x in d.split()]
+            if len(parts) == 2 and all(plain.fullmatch(p) for p in parts):
+                pairs.append(hex(c))
+    assert pairs == []
+    sample = "".join(members[::97]) + "Beijing 京蒙协作 No.1"
+    assert unicodedata.normalize("NFKC", sample) == sample
+    stable = columnar._nfkc_stable(columnar.pl.Series([sample, "ＡＢＣ", "①号", "京蒙", "ﾊﾝ", "e\u0301", ""]))
+    assert stable.to_list() == [True, False, False, True, False, False, True]

@@ -49,14 +49,22 @@ _FITS = re.compile(_FITS_DECIMAL).fullmatch
 _EDGE_SPACE = r"^[\s\x1c-\x1f\x85]|[\s\x1c-\x1f\x85]$"
 
 
+# Each distinct cell is parsed in Python (~2 µs): past this many, a column that polars can type
+# as a whole (plain numbers, text) is typed so, however few its distinct cells are per row.
+BY_DISTINCT_MAX = 5_000
+
+
 def typed_series(col: C.Column, s: pl.Series, factor: float, typed_column):
     """(typed values: a Series or a list, [(position, CellError)], positions kept as written)."""
     n = s.len()
     if s.null_count():
         return typed_column(col, s.to_list(), factor, True)
-    uniq = s.unique()
-    if n >= 64 and uniq.len() * 4 <= n:
-        return _by_distinct(col, s, uniq.to_list(), factor, typed_column)
+    vectorised = (col.type in ("int", "count", "money", "numeric") and factor == 1) or col.type == "text"
+    # A first look at 512 cells (as the row reader's) spares hashing a column of unique cells.
+    if n >= 64 and s.head(512).n_unique() * 4 <= min(n, 512):
+        uniq = s.unique()
+        if uniq.len() * 4 <= n and not (vectorised and uniq.len() > BY_DISTINCT_MAX):
+            return _by_distinct(col, s, uniq.to_list(), factor, typed_column)
     if col.type in ("int", "count", "money", "numeric") and factor == 1:
         return _numbers(col, s, factor, typed_column)
     if col.type == "text":
@@ -95,8 +103,24 @@ def _numbers(col, s: pl.Series, factor: float, typed_column):
     return _rest(col, s, out, done, factor, typed_column)
 
 
+# Text of ASCII and CJK Unified Ideographs only is its own NFKC: none of these characters has a
+# decomposition or a combining class, and no two of them compose (proven over the Unicode data
+# by tests/unit/test_reader_columnar.py). Only the other cells are normalised to find out.
+NFKC_PLAIN = "\x00-\x7f\u4e00-\u9fff"
+
+
+def _nfkc_stable(s: pl.Series) -> pl.Series:
+    """Whether each cell is its own NFKC."""
+    plain = s.str.contains(f"^[{NFKC_PLAIN}]*$")
+    others = (~plain).arg_true()
+    if not others.len():
+        return plain
+    rest = s.gather(others)
+    return plain.scatter(others, rest.str.normalize("NFKC") == rest)
+
+
 def _text(col, s: pl.Series, factor: float, typed_column):
-    stable = (s.str.normalize("NFKC") == s) & ~s.str.contains(_EDGE_SPACE)
+    stable = _nfkc_stable(s) & ~s.str.contains(_EDGE_SPACE)
     missing = s.is_in(list(X.MISSING))
     out = pl.select(pl.when(stable & ~missing).then(s).otherwise(None)).to_series().rename(s.name)
     typed, errors, keep = _rest(col, s, out, stable, factor, typed_column)
