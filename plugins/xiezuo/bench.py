@@ -75,10 +75,24 @@ def emit(name: str, value: float, unit: str, baseline: float | None = None, base
     return rec
 
 
+def _quiet_server() -> None:
+    """A checkpoint before each measurement: the writes of the one before (a baseline's
+    committed COPYs, pandas' to_sql) are flushed now, not by the checkpointer while the next
+    one runs. Every measurement, baselines and intake alike, starts from a quiet server."""
+    from .warehouse.database import engine
+
+    try:
+        with engine().connect() as conn:
+            conn.exec_driver_sql("checkpoint")
+    except sa.exc.DBAPIError:  # a server where the bench's role may not: measured as it is
+        pass
+
+
 def _copy_baseline(path: Path, n: int) -> float:
     """Raw COPY ... FROM STDIN of the same rows (as CSV text) into a scratch table: the physical limit."""
     from .warehouse.database import engine
 
+    _quiet_server()
     rows = ledger_rows(n)
     buf = io.StringIO()
     csv.writer(buf, lineterminator="\n").writerows(rows)
@@ -109,6 +123,7 @@ def _copy_logged_baseline(n: int) -> float:
     csv.writer(buf, lineterminator="\n").writerows(rows)
     data = buf.getvalue().encode()
     name = f"bench_copy_logged_{os.getpid()}"
+    _quiet_server()
     took = float("inf")
     for _ in range(3):
         with engine().begin() as conn:
@@ -133,6 +148,7 @@ def _pandas_baseline(path: Path, n: int) -> float:
 
     from .warehouse.database import engine
 
+    _quiet_server()
     t = time.perf_counter()
     df = pd.read_excel(path, engine="openpyxl") if path.suffix == ".xlsx" else pd.read_csv(path)
     df.columns = [f"c{i}" for i in range(len(df.columns))]
@@ -180,12 +196,16 @@ def _intake_child(path: str) -> None:
 
 
 def _intake(path: Path) -> dict:
+    _quiet_server()
     env = {**os.environ}
     res = subprocess.run([sys.executable, "-m", "xiezuo.bench", "--child", str(path)], env=env,
                          capture_output=True, text=True, check=False)
     if res.returncode != 0:
         raise RuntimeError(f"intake child failed: {res.stderr[-2000:]}")
     return json.loads(res.stdout.strip().splitlines()[-1])
+
+
+INTAKE_RUNS = 2  # each in a process of its own; the best one counts, as the best of 3 COPYs does
 
 
 def bench_intake(work: Path, sizes: list[int], fmts: list[str]) -> None:
@@ -198,16 +218,22 @@ def bench_intake(work: Path, sizes: list[int], fmts: list[str]) -> None:
             logged_rps = _copy_logged_baseline(n)
             pandas_rps = _pandas_baseline(path, n) if n <= 100_000 or fmt == "csv" else None
             file_mb = path.stat().st_size / 1048576  # the intake takes the file out of the inbox
-            r = _intake(path)
-            if r["status"] not in ("accepted", "accepted_with_warnings"):
-                raise RuntimeError(f"bench ledger was {r['status']}")
+            runs = []
+            for k in range(INTAKE_RUNS):
+                if k:  # another month's ledger of the same size (the same bytes would be a duplicate)
+                    path = write_ledger(inbox / f"奈曼旗2025年{3 + k}月产业合作项目台账-{fmt}-{n}.{fmt}", n, seed=7 + k)
+                r = _intake(path)
+                if r["status"] not in ("accepted", "accepted_with_warnings"):
+                    raise RuntimeError(f"bench ledger was {r['status']}")
+                runs.append(r)
+            r = min(runs, key=lambda x: x["seconds"])
             rps = n / r["seconds"]
             emit(f"intake_{fmt}_{n}_rows", rps, "rows/s", copy_rps, "raw COPY of the same rows (temporary table)",
                  copy_logged_rows_per_s=round(logged_rps, 1), ratio_vs_copy_logged=round(rps / logged_rps, 3),
                  pandas_rows_per_s=round(pandas_rps, 1) if pandas_rps else None,
                  ratio_vs_pandas=round(rps / pandas_rps, 2) if pandas_rps else None,
-                 file_mb=round(file_mb, 2))
-            emit(f"intake_{fmt}_{n}_rows_peak_rss", r["rss_mb"], "MB")
+                 file_mb=round(file_mb, 2), seconds_of_runs=[round(x["seconds"], 3) for x in runs])
+            emit(f"intake_{fmt}_{n}_rows_peak_rss", max(x["rss_mb"] for x in runs), "MB")
 
 
 def bench_pipeline(work: Path, small: int, large: int) -> None:
