@@ -62,3 +62,22 @@ def test_the_memo_is_put_back_when_the_run_fails():
         assert Expectation.__dict__["configuration"] is not plain_property
         raise RuntimeError("boom")
     assert Expectation.__dict__["configuration"] is plain_property
+
+
+def test_metric_ids_are_memoised_by_plain_values_only():
+    """Inside a run, kwargs of plain values get GX's own id once and keep it; kwargs holding
+    anything else (here a timestamp) are hashed by GX every time; outside, GX's method is back."""
+    import pandas as pd
+    from great_expectations.core.id_dict import IDDict
+
+    plain_to_id = IDDict.__dict__["to_id"]
+    kwargs = {"batch_id": "b", "column": "jobs", "value_set": ["是", "否"], "strict": True, "n": 1}
+    expected = IDDict(kwargs).to_id()
+    with gate._configurations_memoised():
+        first = IDDict(kwargs).to_id()
+        assert first == expected and IDDict(dict(kwargs)).to_id() is first
+        assert IDDict({**kwargs, "strict": 1}).to_id() != first  # True and 1: different JSON
+        stamp = {"column": "d", "max_value": pd.Timestamp("2025-03-31")}
+        assert gate._plain_key(stamp) is None
+        assert IDDict(stamp).to_id() == plain_to_id(IDDict(stamp))
+    assert IDDict.__dict__["to_id"] is plain_to_id

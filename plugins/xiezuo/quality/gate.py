@@ -337,20 +337,34 @@ def _screen(vd, frame: pd.DataFrame, parameters: dict):
 
 @contextmanager
 def _configurations_memoised():
-    """GX 1.24 builds an expectation's `configuration` afresh (pydantic .dict(), the type name
-    from the class name by regex) every time it is read, and a validation reads it about forty
-    times per expectation (expectation.py `_get_domain_kwargs`, `_get_success_kwargs`,
+    """Two things GX 1.24 recomputes from scratch many times a run, computed once per run.
+
+    An expectation's `configuration` is built afresh (pydantic .dict(), the type name from the
+    class name by regex) every time it is read, and a validation reads it about forty times per
+    expectation (expectation.py `_get_domain_kwargs`, `_get_success_kwargs`,
     `get_validation_dependencies`): half the time of a small file's run. During a run it is
     built once per expectation object and reused while none of the object's fields has been
     reassigned (GX builds these objects from configurations and only reads them; the one writer
-    of a result's configuration, `render()`, runs only for GX Cloud). The recorded result is the
-    same as without (test_gate_memo compares them, result by result). One run at a time per
-    process under the memo (the lock), so the class attribute is always put back as it was."""
+    of a result's configuration, `render()`, runs only for GX Cloud).
+
+    A metric's identity (`IDDict.to_id`: its kwargs made JSON-serialisable, dumped and hashed)
+    is computed for every MetricConfiguration GX makes — ~900 for an 18-expectation suite,
+    most of them the same few dozen kwargs over and over. Kwargs made of plain values only
+    (str, int, float, bool, None, lists, tuples and dicts of them) get their id once per run,
+    looked up by their values and those values' types (the same values give the same JSON, so
+    the same id); any other value (a row condition, a timestamp) is hashed as GX does.
+
+    The recorded result is the same as without (test_gate_memo compares them, result by
+    result). One run at a time per process under the memo (the lock), so the class attributes
+    are always put back as they were."""
+    from great_expectations.core.id_dict import IDDict
     from great_expectations.expectations.expectation import Expectation
 
     with _MEMO_LOCK:
         plain = Expectation.__dict__["configuration"]
+        plain_to_id = IDDict.__dict__["to_id"]
         memo: dict[int, tuple[object, tuple, object]] = {}
+        ids: dict[tuple, object] = {}
 
         def configuration(self):
             fields = tuple(self.__dict__.values())
@@ -362,12 +376,52 @@ def _configurations_memoised():
             memo[id(self)] = (self, fields, built)  # holds self: its id is not reused meanwhile
             return built
 
+        def to_id(self, id_keys=None, id_ignore_keys=None):
+            key = None
+            if id_keys is None and id_ignore_keys is None and type(self) is IDDict and not self.__dict__:
+                key = _plain_key(self)
+            if key is None:
+                return plain_to_id(self, id_keys, id_ignore_keys)
+            got = ids.get(key, ids)
+            if got is ids:
+                got = ids[key] = plain_to_id(self)
+            return got
+
         Expectation.configuration = property(configuration, doc=plain.__doc__)
+        IDDict.to_id = to_id
         try:
             yield
         finally:
             Expectation.configuration = plain
+            IDDict.to_id = plain_to_id
             memo.clear()
+            ids.clear()
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _plain_key(value):
+    """`value` as a hashable key that tells apart every two values of different JSON, or None
+    when it holds anything but plain values (see `_configurations_memoised`)."""
+    kind = type(value)
+    if kind in _PLAIN:
+        return kind, value
+    if kind in (list, tuple):
+        items = tuple(_plain_key(v) for v in value)
+        return None if None in items else (kind, items)
+    if isinstance(value, dict) and type(value) in (dict, _id_dict_type()):
+        if not all(type(k) is str for k in value):
+            return None
+        items = tuple(sorted((k, _plain_key(v)) for k, v in value.items()))
+        return None if any(v is None for _, v in items) else (dict, items)
+    return None
+
+
+def _id_dict_type():
+    from great_expectations.core.id_dict import IDDict
+
+    return IDDict
 
 
 _MEMO_LOCK = threading.Lock()
