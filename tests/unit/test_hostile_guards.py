@@ -112,6 +112,37 @@ def test_csv_over_excel_limits(tmp_path):
     assert len(read_grid(ok).rows[1][1][1]) == MAX_CELL_CHARS
 
 
+@pytest.mark.parametrize("longest", [100, MAX_CELL_CHARS + 1])
+def test_the_zip_guard_hands_the_reader_its_text_scan(tmp_path, longest):
+    """The zip guard scans the cell text on its way (read.note_text_runs): the reader takes that
+    answer instead of inflating the workbook again — the same answer its own scan gives — and a
+    file changed since is scanned afresh."""
+    from openpyxl import Workbook
+
+    import random
+
+    from xiezuo.intake import read
+
+    rnd = random.Random(longest)  # text that does not compress 20-fold (the guard's limit)
+
+    def text(n):
+        return "".join(chr(0x4E00 + rnd.randrange(20000)) for _ in range(n))
+
+    path = tmp_path / "t.xlsx"
+    wb = Workbook()
+    wb.active.append(["项目编号", text(longest)])
+    wb.save(path)
+    fresh = read._long_text_possible(path)
+    assert fresh is (longest > MAX_CELL_CHARS)
+    P._safety(path, 50)
+    assert list(read._SCANNED.values())[-1] is fresh
+    assert read._long_text_possible(path) is fresh and read._file_identity(path) not in read._SCANNED
+    P._safety(path, 50)
+    wb.active.append([text(MAX_CELL_CHARS + 1)])
+    wb.save(path)  # changed after the guard: not the guard's answer
+    assert read._long_text_possible(path) is True
+
+
 def test_a_receipt_repeats_at_most_200_characters_of_a_value():
     p = Problem("enum", "不是可选值", row=4, column="=" + "列" * 300, value="=" + "x" * 1000).as_json()
     assert p["value"].startswith("'=") and p["value"].endswith("…（共 1001 个字符）") and len(p["value"]) < 230

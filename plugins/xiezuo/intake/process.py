@@ -32,7 +32,7 @@ from .columnar import as_list
 from .discover import UNASSIGNED, Candidate
 from .parse import Parsed, key_column, parse_file
 from .problems import FileRejected, Problem
-from .read import WORKSHEET_MEMBER, column_letters, column_number
+from .read import WORKSHEET_MEMBER, TextRuns, column_letters, column_number, holds_cell_text, note_text_runs
 from .receipts import current_receipt, receipt_json, receipt_paths, receipt_text, write_receipts
 
 log = logging.getLogger(__name__)
@@ -81,8 +81,10 @@ def _check_zip(path: Path, size: int) -> None:
             if sum(i.file_size for i in infos) > limit:
                 raise _zip_bomb()
             inflated = 0
+            runs = TextRuns()  # for the reader, on the way (read.note_text_runs)
             for info in infos:
                 extent = _SheetBound() if WORKSHEET_MEMBER.match(info.filename) else None
+                text = holds_cell_text(info.filename)
                 with z.open(info) as member:
                     while chunk := member.read(1 << 20):
                         inflated += len(chunk)
@@ -90,6 +92,8 @@ def _check_zip(path: Path, size: int) -> None:
                             raise _zip_bomb()
                         if extent:
                             extent.feed(chunk)
+                        if text:
+                            runs.feed(chunk)
                 if extent and (extent.unsure or extent.cells > MAX_SHEET_CELLS):
                     exact = _SheetExtent()  # the bound is over: which cells hold values decides
                     with z.open(info) as member:
@@ -97,6 +101,7 @@ def _check_zip(path: Path, size: int) -> None:
                             exact.feed(chunk)
                     if exact.cells > MAX_SHEET_CELLS:
                         raise exact.refusal()
+            note_text_runs(path, runs)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError, ValueError):
         raise FileRejected("unreadable", "文件无法作为 Excel 工作簿打开（文件已损坏，或并非 .xlsx 文件）",
                            "请用 Excel 打开确认无误后，另存为 .xlsx 重新提交") from None

@@ -232,16 +232,16 @@ class _Pieces:
     @classmethod
     def plan(cls, path: Path) -> "_Pieces | None":
         """Pass one over the sheet XML: where its rows start and end, where to cut, and whether
-        any text run is long enough to need measuring (`_TextRuns`)."""
+        any text run is long enough to need measuring (`TextRuns`)."""
         try:
             with zipfile.ZipFile(path) as z:
                 members = [i for i in z.infolist() if WORKSHEET_MEMBER.match(i.filename)]
                 if len(members) != 1 or members[0].file_size < PIECEWISE_FROM:
                     return None
                 info = members[0]
-                runs = _TextRuns()
+                runs = TextRuns()
                 for other in z.infolist():
-                    if other is not info and _holds_cell_text(other.filename):  # the sheet: below
+                    if other is not info and holds_cell_text(other.filename):  # the sheet: below
                         runs.feed_member(z, other)
                 head = b""
                 start = end = None  # offsets of the first row and of </sheetData>
@@ -353,7 +353,7 @@ class _Pieces:
                 yield row0 + i + 1, cells
 
 
-class _TextRuns:
+class TextRuns:
     """The longest run of text between tags in XML fed block by block: `long` once one is over
     MAX_CELL_CHARS bytes (a character is at least a byte, so no cell can be longer than that)."""
 
@@ -380,24 +380,50 @@ class _TextRuns:
         self.long = self.long or self.run > MAX_CELL_CHARS
 
 
-def _holds_cell_text(name: str) -> bool:
+def holds_cell_text(name: str) -> bool:
     """Whether this part of an .xlsx holds cell text: the worksheets and the shared strings."""
     name = name.lower()
     return name.startswith("xl/worksheets/") or name == "xl/sharedstrings.xml"
 
 
+def _file_identity(path: Path) -> tuple | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return str(path), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+_SCANNED: dict[tuple, bool] = {}  # file identity → `_long_text_possible`, seen by the zip guard
+
+
+def note_text_runs(path: Path, runs: "TextRuns") -> None:
+    """The intake's zip guard inflates every member anyway: it feeds the cell-text members to a
+    `TextRuns` on the way and leaves the answer here, so the reader does not inflate them again.
+    Kept for the file as it is now (a file changed since is scanned afresh)."""
+    identity = _file_identity(path)
+    if identity is None:
+        return
+    if len(_SCANNED) >= 64:
+        _SCANNED.clear()
+    _SCANNED[identity] = runs.long
+
+
 def _long_text_possible(path: Path) -> bool:
     """Whether a cell of this workbook can hold more than MAX_CELL_CHARS characters: an .xlsx
     whose worksheet and shared-string XML has no run of text (bytes between tags) that long
-    cannot, and its rows need not be measured one by one (`_TextRuns`). Anything unexpected:
+    cannot, and its rows need not be measured one by one (`TextRuns`). Anything unexpected:
     True (every row is measured)."""
     if path.suffix.lower() != ".xlsx":
         return True
+    seen = _SCANNED.pop(_file_identity(path), None)
+    if seen is not None:
+        return seen
     try:
-        runs = _TextRuns()
+        runs = TextRuns()
         with zipfile.ZipFile(path) as z:
             for info in z.infolist():
-                if not _holds_cell_text(info.filename):
+                if not holds_cell_text(info.filename):
                     continue
                 runs.feed_member(z, info)
                 if runs.long:
