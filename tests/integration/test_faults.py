@@ -184,3 +184,32 @@ def test_database_restarted_mid_run_recovers_by_retry(xz_env, monkeypatch):
         _engine.cache_clear()
         server.stop()
         shutil.rmtree(where, ignore_errors=True)
+
+
+def test_archive_copy_failing_beside_the_parse_registers_nothing(xz_env, monkeypatch):
+    """The copy into the archive runs beside the parse and the gate (intake/process.py); when it
+    fails, nothing is registered, no receipt is written, the original stays in the folder — and
+    the next run takes the file as if nothing had happened."""
+    from xiezuo.intake import archive
+    from xiezuo.intake import process as P
+    from xiezuo.intake.discover import Candidate
+    from xiezuo.pipeline import prepare_warehouse
+
+    prepare_warehouse()
+    path = _big_csv(xz_env["inbox"] / "150525" / "奈曼旗2025年4月产业合作项目台账.csv", 12_000)
+    real_store = archive.store
+
+    def full_disk(*a, **kw):
+        time.sleep(0.2)  # still copying while the parse and the gate run
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(archive, "store", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        P.process(Candidate(str(path), "150525"))
+    assert path.exists() and not (path.parent / "回执").exists()
+    assert _q("select count(*) from raw.submissions")[0][0] == 0
+    assert _q("select count(*) from raw.investment_rows")[0][0] == 0
+    monkeypatch.setattr(archive, "store", real_store)
+    out = P.process(Candidate(str(path), "150525"))
+    assert out.status == "accepted" and out.rows == 12_000 and not path.exists()
+    assert _q("select count(*) from raw.investment_rows")[0][0] == 12_000

@@ -328,9 +328,12 @@ def _process(candidate: Candidate, today: date | None) -> Outcome:
         return _finish(path, folder, None, county, None, None, "rejected", [problem], [], 0,
                        received_at, parsed=None, drop=(dropped_as, identity))
 
-    stored = archive.store(s.archive_dir, path, sha)
     if prior is not None:
+        archive.store(s.archive_dir, path, sha)
         return _duplicate(path, folder, sha, county, prior, received_at)
+    # The copy into the archive (and its fsync) runs beside the parse and the gate; it is
+    # complete before anything is registered (`storing.result()` below, or its error raised).
+    storing = _Beside(archive.store, s.archive_dir, path, sha)
     parsed: Parsed | None = None
     preload: _Preload | None = None
     errors: list[Problem] = []
@@ -357,14 +360,47 @@ def _process(candidate: Candidate, today: date | None) -> Outcome:
     except BaseException:
         if preload is not None:
             preload.discard()
+        storing.wait()
         raise
     else:
         kind_known = parsed.kind
     status = "rejected" if errors else ("accepted_with_warnings" if warnings else "accepted")
+    try:
+        stored = storing.result()
+    except BaseException:
+        if preload is not None:
+            preload.discard()
+        raise
     return _finish(path, folder, sha, county, kind_known,
                    parsed.period if parsed else None, status, errors, warnings,
                    len(parsed.rows) if parsed else 0, received_at, parsed=parsed, archive_path=stored,
                    drop=(dropped_as, identity), preload=preload)
+
+
+class _Beside:
+    """fn(*args) in a thread of its own; `result()` waits for it and returns what it returned
+    or raises what it raised; `wait()` only waits."""
+
+    def __init__(self, fn, *args):
+        self._out: tuple = ()
+        self._thread = threading.Thread(target=self._run, args=(fn, args), name="xiezuo-beside", daemon=True)
+        self._thread.start()
+
+    def _run(self, fn, args) -> None:
+        try:
+            self._out = (fn(*args), None)
+        except BaseException as exc:
+            self._out = (None, exc)
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self):
+        self._thread.join()
+        value, error = self._out
+        if error is not None:
+            raise error
+        return value
 
 
 def _texts(receipt: dict, county, previous: dict | None = None) -> str:
