@@ -292,6 +292,22 @@
         {%- if months_from is not none %}
         where v.next_month is null or v.next_month > {{ months_from }}
         {%- endif %}
+    ),
+    {#- each version at every month it is the latest, in its county and in the city: from its
+        month to the month before the project's next report, or to the last point. Every such
+        month is a point of its area (int_area_months: every area × every month from the first
+        with data to the last), so the months are generated, not found by a range join against
+        the points. Made once for all the snapshot indicators on (fact, key): per indicator,
+        generating them cost as much as everything else the indicator does. #}
+    {{ name }}__points as materialized (
+        select v.*, scope.area_code as point_area, g.period_month::date as point_month
+        from {{ name }} as v
+        cross join lateral (values (v.area_code), ({{ sql_literal(var('city_code')) }}::text)) as scope (area_code)
+        cross join (select max(period_month) as period_month from {{ ref('int_area_months') }}) as l
+        cross join lateral generate_series(
+            {% if months_from is none %}v.period_month{% else %}greatest(v.period_month, {{ months_from }}){% endif %},
+            coalesce((v.next_month - interval '1 month')::date, l.period_month), interval '1 month'
+        ) as g (period_month)
     )
             {%- endset -%}
             {%- do ctes.update({name: cte}) -%}
@@ -304,31 +320,12 @@
     {%- set cols = {'project_key': i.key, 'v': i.value} -%}
     {%- for column in (i.filter | default({}, true)).keys() -%}{%- do cols.update({column: column}) -%}{%- endfor -%}
     {%- if i.latest_by is defined -%}{%- do cols.update({'latest_by': i.latest_by}) -%}{%- endif -%}
-    with versions as (
-        select v.area_code, v.period_month, v.submission_id, v.source_row, v.next_month
+    with projects as (
+        -- each version at every month it is the latest (snapshot_versions_ctes)
+        select v.point_area as area_code, v.point_month as period_month, v.submission_id,
+            v.source_row, v.period_month as row_month
             {%- for name, expr in cols.items() %}, {{ expr }} as {{ name }}{% endfor %}
-        from {{ snapshot_versions_name(i) }} as v
-    ),
-    scoped as (
-        select v.*, scope.area_code as point_area
-        from versions as v
-        cross join lateral (values (v.area_code), ({{ sql_literal(var('city_code')) }}::text)) as scope (area_code)
-    ),
-    last_point as (select max(period_month) as period_month from {{ ref('int_area_months') }}),
-    projects as (
-        -- each version at every month it is the latest: from its month to the month before the
-        -- project's next report, or to the last point. Every such month is a point of its area
-        -- (int_area_months: every area × every month from the first with data to the last), so
-        -- the months are generated, not found by a range join against the points.
-        select s.point_area as area_code, g.period_month::date as period_month, s.submission_id,
-            s.source_row, s.period_month as row_month
-            {%- for name in cols.keys() %}, s.{{ name }}{% endfor %}
-        from scoped as s
-        cross join last_point as l
-        cross join lateral generate_series(
-            {% if months_from is none %}s.period_month{% else %}greatest(s.period_month, {{ months_from }}){% endif %},
-            coalesce((s.next_month - interval '1 month')::date, l.period_month), interval '1 month'
-        ) as g (period_month)
+        from {{ snapshot_versions_name(i) }}__points as v
     ),
     {%- if i.latest_by is defined %}
     kept as (
