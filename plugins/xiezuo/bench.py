@@ -250,15 +250,19 @@ def bench_pipeline(work: Path, small: int, large: int) -> None:
     for month, seed in ((2, 9), (3, 10)):
         write_ledger(inbox / "150524" / f"库伦旗2025年{month}月产业合作项目台账.csv", small, seed=seed)
         run_pipeline()
-    times = {}
-    for i, n in enumerate((small, large)):
+    # Small and large files alternate, two of each (a month each): each figure is the best of
+    # its two runs, as the intake's are — one run of each moved by more than the extra rows cost.
+    runs: dict[int, list[float]] = {small: [], large: []}
+    for i, n in enumerate((small, large, small, large)):
         write_ledger(inbox / "150524" / f"库伦旗2025年{4 + i}月产业合作项目台账.csv", n, seed=11 + i)
         t = time.perf_counter()
         rep = run_pipeline()
-        times[n] = time.perf_counter() - t
+        runs[n].append(time.perf_counter() - t)
         if not rep.ok or rep.transform is None or not rep.transform.ok:
             raise RuntimeError(f"the pipeline did not publish: {rep.text()}")
-    emit("pipeline_warm_latency_small_file", times[small], "s", 30.0, "target")
+    times = {n: min(v) for n, v in runs.items()}
+    emit("pipeline_warm_latency_small_file", times[small], "s", 30.0, "target",
+         seconds_of_runs=[round(x, 2) for x in runs[small]])
     extra = times[large] - times[small]
     copy_rps = _copy_baseline(work, large)
     if extra <= 0:  # the extra rows cost less than the runs' noise: no figure rather than a wrong one
@@ -270,7 +274,8 @@ def bench_pipeline(work: Path, small: int, large: int) -> None:
     rps = (large - small) / extra
     emit("pipeline_marginal_throughput", rps, "rows/s", copy_rps, "raw COPY of the same rows (temporary table)",
          copy_logged_rows_per_s=round(logged_rps, 1), ratio_vs_copy_logged=round(rps / logged_rps, 3),
-         seconds={str(k): round(v, 2) for k, v in times.items()})
+         seconds={str(k): round(v, 2) for k, v in times.items()},
+         seconds_of_runs={str(k): [round(x, 2) for x in v] for k, v in runs.items()})
 
 
 # ------------------------------------------------------------------------------------------------
@@ -622,13 +627,15 @@ def main(argv: list[str] | None = None) -> int:
         _intake_child(args.child)
         return 0
     only = args.only or list(SECTIONS)
-    if "intake" in only or "pipeline" in only:
+    # A database of its own for each section: the pipeline's figures are about a system in use,
+    # not one that has just taken the intake section's million rows into one county's months.
+    if "intake" in only:
         with _own_database() as work:
-            if "intake" in only:
-                sizes = [2_000, 10_000] if args.quick else [10_000, 100_000, 400_000]
-                bench_intake(work, sizes, ["csv", "xlsx"])
-            if "pipeline" in only:
-                bench_pipeline(work, 200, 20_000 if args.quick else 100_000)
+            sizes = [2_000, 10_000] if args.quick else [10_000, 100_000, 400_000]
+            bench_intake(work, sizes, ["csv", "xlsx"])
+    if "pipeline" in only:
+        with _own_database() as work:
+            bench_pipeline(work, 200, 20_000 if args.quick else 100_000)
     if "history" in only:
         # A process of its own: a database that starts empty, and an Airflow home of its own
         # (Airflow reads its home once per process).
