@@ -2,6 +2,11 @@
 (name, value, unit, and the baseline measured in the same run where there is one).
 
 Not timed tests: figures are for reading, ratios against a baseline from the same run.
+
+How: every measurement starts from a checkpointed server (`_quiet_server`); a baseline COPY is
+the best of three, an intake the best of three runs (each in a fresh process after a warm-up file),
+a pipeline figure the best of two runs; the runs' own seconds are printed beside the figure.
+Each section has a database (and XIEZUO_HOME) of its own.
 """
 from __future__ import annotations
 
@@ -205,7 +210,7 @@ def _intake(path: Path) -> dict:
     return json.loads(res.stdout.strip().splitlines()[-1])
 
 
-INTAKE_RUNS = 2  # each in a process of its own; the best one counts, as the best of 3 COPYs does
+INTAKE_RUNS = 3  # each in a process of its own; the best one counts, as the best of 3 COPYs does
 
 
 def bench_intake(work: Path, sizes: list[int], fmts: list[str]) -> None:
