@@ -77,6 +77,8 @@ def test_metric_ids_are_memoised_by_plain_values_only():
         first = IDDict(kwargs).to_id()
         assert first == expected and IDDict(dict(kwargs)).to_id() is first
         assert IDDict({**kwargs, "strict": 1}).to_id() != first  # True and 1: different JSON
+        zero, minus_zero = IDDict({"column": "v", "min_value": 0.0}), IDDict({"column": "v", "min_value": -0.0})
+        assert zero.to_id() != minus_zero.to_id() and minus_zero.to_id() == plain_to_id(minus_zero)
         stamp = {"column": "d", "max_value": pd.Timestamp("2025-03-31")}
         assert gate._plain_key(stamp) is None
         assert IDDict(stamp).to_id() == plain_to_id(IDDict(stamp))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from contextlib import contextmanager, nullcontext
 from datetime import date, datetime
+from functools import lru_cache
 
 import numpy as np
 import pandas as pd
@@ -405,12 +406,14 @@ def _plain_key(value):
     """`value` as a hashable key that tells apart every two values of different JSON, or None
     when it holds anything but plain values (see `_configurations_memoised`)."""
     kind = type(value)
+    if kind is float:
+        return kind, repr(value)  # 0.0 and -0.0 are equal but not the same JSON; every NaN is one
     if kind in _PLAIN:
         return kind, value
     if kind in (list, tuple):
         items = tuple(_plain_key(v) for v in value)
         return None if None in items else (kind, items)
-    if isinstance(value, dict) and type(value) in (dict, _id_dict_type()):
+    if kind is dict or kind is _id_dict_type():
         if not all(type(k) is str for k in value):
             return None
         items = tuple(sorted((k, _plain_key(v)) for k, v in value.items()))
@@ -418,6 +421,7 @@ def _plain_key(value):
     return None
 
 
+@lru_cache(maxsize=1)
 def _id_dict_type():
     from great_expectations.core.id_dict import IDDict
 
