@@ -12,6 +12,10 @@ from .config import DAGS_DIR, REPO_ROOT, settings
 log = logging.getLogger(__name__)
 
 
+def cosmos_cache_dir(airflow_home: Path) -> str:
+    return str(airflow_home / "cosmos")
+
+
 def airflow_environment() -> dict[str, str]:
     """Settings Airflow must see before it is imported (otherwise it writes ~/airflow)."""
     s = settings()
@@ -31,6 +35,9 @@ def airflow_environment() -> dict[str, str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(home / "passwords.json"),
         "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK": "False",
         "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        # Cosmos reads its cache folder once, when Airflow loads it as a plugin (before any DAG
+        # file runs): unset then, it caches in the machine's shared temp folder (/tmp/cosmos).
+        "AIRFLOW__COSMOS__CACHE_DIR": cosmos_cache_dir(home),
         "SCARF_ANALYTICS": "false",
         "GX_ANALYTICS_ENABLED": "False",
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",

@@ -3,7 +3,9 @@ task per dbt model (with its tests) from the manifest, parses fast, and still en
 gate and the atomic publish."""
 from __future__ import annotations
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -50,3 +52,9 @@ def test_cosmos_transform_renders_models_and_publishes(xz_env, monkeypatch):
     with engine().connect() as c:
         assert c.execute(sa.text("select count(*) from marts.fct_investment")).scalar() == 3
         assert not c.execute(sa.text("select 1 from pg_namespace where nspname = 'marts__next'")).first()
+    # cosmos cached the rendered project under Airflow's home, not in the shared /tmp/cosmos
+    import cosmos.settings
+
+    cache = Path(cosmos.settings.cache_dir)
+    assert cache == Path(os.environ["AIRFLOW_HOME"]) / "cosmos", cache
+    assert any(cache.rglob("manifest.json")), sorted(cache.rglob("*"))[:5]

@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 from ..config import DBT_PROJECT_DIR, settings
+from ..orchestration import cosmos_cache_dir
 
 BUILD_SCHEMA = "marts__next"  # = warehouse.transform.BUILD (not imported: it pulls SQLAlchemy in)
 
@@ -58,7 +59,10 @@ def models_group(default_args: dict):
     if env is None or not manifest_path().exists():
         return None
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
-    os.environ.setdefault("AIRFLOW__COSMOS__CACHE_DIR", str(settings().home / "cosmos"))
+    # Set with Airflow's environment (orchestration.airflow_environment), before cosmos loads;
+    # a DAG parsed where that did not run still keeps its cache out of the shared temp folder.
+    os.environ.setdefault("AIRFLOW__COSMOS__CACHE_DIR",
+                          cosmos_cache_dir(Path(os.environ.get("AIRFLOW_HOME") or settings().airflow_home)))
     from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig
 
     return DbtTaskGroup(
