@@ -16,6 +16,8 @@ import shutil
 import stat
 import threading
 import zipfile
+from concurrent import futures
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -333,7 +335,9 @@ def _process(candidate: Candidate, today: date | None) -> Outcome:
         return _duplicate(path, folder, sha, county, prior, received_at)
     # The copy into the archive (and its fsync) runs beside the parse and the gate; it is
     # complete before anything is registered (`storing.result()` below, or its error raised).
-    storing = _Beside(archive.store, s.archive_dir, path, sha)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="xiezuo-archive")
+    storing = pool.submit(archive.store, s.archive_dir, path, sha)
+    pool.shutdown(wait=False)  # its one thread ends with the copy
     parsed: Parsed | None = None
     preload: _Preload | None = None
     errors: list[Problem] = []
@@ -360,7 +364,7 @@ def _process(candidate: Candidate, today: date | None) -> Outcome:
     except BaseException:
         if preload is not None:
             preload.discard()
-        storing.wait()
+        futures.wait([storing])
         raise
     else:
         kind_known = parsed.kind
@@ -375,32 +379,6 @@ def _process(candidate: Candidate, today: date | None) -> Outcome:
                    parsed.period if parsed else None, status, errors, warnings,
                    len(parsed.rows) if parsed else 0, received_at, parsed=parsed, archive_path=stored,
                    drop=(dropped_as, identity), preload=preload)
-
-
-class _Beside:
-    """fn(*args) in a thread of its own; `result()` waits for it and returns what it returned
-    or raises what it raised; `wait()` only waits."""
-
-    def __init__(self, fn, *args):
-        self._out: tuple = ()
-        self._thread = threading.Thread(target=self._run, args=(fn, args), name="xiezuo-beside", daemon=True)
-        self._thread.start()
-
-    def _run(self, fn, args) -> None:
-        try:
-            self._out = (fn(*args), None)
-        except BaseException as exc:
-            self._out = (None, exc)
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def result(self):
-        self._thread.join()
-        value, error = self._out
-        if error is not None:
-            raise error
-        return value
 
 
 def _texts(receipt: dict, county, previous: dict | None = None) -> str:
