@@ -12,16 +12,20 @@ from .config import DAGS_DIR, REPO_ROOT, settings
 log = logging.getLogger(__name__)
 
 
-def cosmos_cache_dir(airflow_home: Path) -> str:
-    return str(airflow_home / "cosmos")
+def airflow_home() -> Path:
+    """Airflow's home: XIEZUO_AIRFLOW_HOME lets one process (the test suite) keep one Airflow
+    metadata DB while XIEZUO_HOME changes; else under XIEZUO_HOME."""
+    return Path(os.environ.get("XIEZUO_AIRFLOW_HOME") or settings().airflow_home)
+
+
+def cosmos_cache_dir(home: Path | None = None) -> str:
+    """Cosmos' cache folder, under Airflow's home (`home`, else the one Airflow runs with)."""
+    return str((home or Path(os.environ.get("AIRFLOW_HOME") or airflow_home())) / "cosmos")
 
 
 def airflow_environment() -> dict[str, str]:
     """Settings Airflow must see before it is imported (otherwise it writes ~/airflow)."""
-    s = settings()
-    # XIEZUO_AIRFLOW_HOME lets one process (the test suite) keep one Airflow metadata DB while
-    # XIEZUO_HOME changes; Airflow reads its home once, at import.
-    home = Path(os.environ.get("XIEZUO_AIRFLOW_HOME") or s.airflow_home)
+    home = airflow_home()  # Airflow reads its home once, at import
     home.mkdir(parents=True, exist_ok=True)
     values = {
         "AIRFLOW_HOME": str(home),

@@ -61,8 +61,7 @@ def models_group(default_args: dict):
     os.environ.setdefault("AIRFLOW__COSMOS__ENABLE_TELEMETRY", "False")
     # Set with Airflow's environment (orchestration.airflow_environment), before cosmos loads;
     # a DAG parsed where that did not run still keeps its cache out of the shared temp folder.
-    os.environ.setdefault("AIRFLOW__COSMOS__CACHE_DIR",
-                          cosmos_cache_dir(Path(os.environ.get("AIRFLOW_HOME") or settings().airflow_home)))
+    os.environ.setdefault("AIRFLOW__COSMOS__CACHE_DIR", cosmos_cache_dir())
     from cosmos import DbtTaskGroup, ExecutionConfig, LoadMode, ProfileConfig, ProjectConfig, RenderConfig
 
     return DbtTaskGroup(
