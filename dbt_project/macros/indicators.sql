@@ -293,21 +293,33 @@
         where v.next_month is null or v.next_month > {{ months_from }}
         {%- endif %}
     ),
-    {#- each version at every month it is the latest, in its county and in the city: from its
-        month to the month before the project's next report, or to the last point. Every such
-        month is a point of its area (int_area_months: every area × every month from the first
-        with data to the last), so the months are generated, not found by a range join against
-        the points. Made once for all the snapshot indicators on (fact, key): per indicator,
-        generating them cost as much as everything else the indicator does. #}
+    {#- each version at every month it is the latest: from its month to the month before the
+        project's next report, or to the last point. Every such month is a point of its county
+        (int_area_months: every area × every month from the first with data to the last), so the
+        months are those of the points, joined to each version by range (a handful of months per
+        build, in a nested loop; a generate_series per version cost twice as much). Made once for
+        all the snapshot indicators on (fact, key): per indicator, this cost as much as everything
+        else the indicator does. The city's values come from the same rows (grouping sets,
+        below), not from a second copy of each: 200k points per 100k projects and month cost the
+        indicators 0.4 s more per 100k rows appended (issue 7). #}
     {{ name }}__points as materialized (
-        select v.*, scope.area_code as point_area, g.period_month::date as point_month
+        select v.*, m.period_month as point_month
         from {{ name }} as v
-        cross join lateral (values (v.area_code), ({{ sql_literal(var('city_code')) }}::text)) as scope (area_code)
-        cross join (select max(period_month) as period_month from {{ ref('int_area_months') }}) as l
-        cross join lateral generate_series(
-            {% if months_from is none %}v.period_month{% else %}greatest(v.period_month, {{ months_from }}){% endif %},
-            coalesce((v.next_month - interval '1 month')::date, l.period_month), interval '1 month'
-        ) as g (period_month)
+        join (select distinct period_month from {{ ref('int_area_months') }}
+              {%- if months_from is not none %} where period_month >= {{ months_from }}{% endif %}) as m
+            on m.period_month >= v.period_month and (v.next_month is null or m.period_month < v.next_month)
+    ),
+    {#- the values of the snapshot indicators on (fact, key) that keep every project's latest row
+        (no latest_by), in one pass over the points: each county's and the city's per month -#}
+    {{ name }}__values as (
+        select case when grouping(v.area_code) = 1 then {{ sql_literal(var('city_code')) }}::text
+                    else v.area_code end as area_code,
+            v.point_month as period_month
+            {%- for s in indicators(rule='snapshot') if s.fact == i.fact and s.key == i.key and s.latest_by is not defined %},
+            {{ snapshot_aggregate(s, s.value, indicator_filter(s)) }} as {{ adapter.quote(s.code) }}
+            {%- endfor %}
+        from {{ name }}__points as v
+        group by grouping sets ((v.point_month, v.area_code), (v.point_month))
     )
             {%- endset -%}
             {%- do ctes.update({name: cte}) -%}
@@ -316,44 +328,50 @@
     {{ return(ctes.values() | list) }}
 {%- endmacro %}
 
+{#- A snapshot's aggregate of value over the rows where `where` holds (agg: sum | count_distinct);
+    no such row: 0. -#}
+{% macro snapshot_aggregate(i, value, where) -%}
+    {%- if i.agg == 'sum' -%}coalesce(sum({{ value }}) filter (where {{ where }}), 0)
+    {%- elif i.agg == 'count_distinct' -%}count(distinct {{ value }}) filter (where {{ where }})
+    {%- else -%}{{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": snapshot agg must be sum or count_distinct") }}
+    {%- endif -%}
+{%- endmacro %}
+
 {% macro rule_snapshot(i, months_from=none) -%}
-    {%- set cols = {'project_key': i.key, 'v': i.value} -%}
-    {%- for column in (i.filter | default({}, true)).keys() -%}{%- do cols.update({column: column}) -%}{%- endfor -%}
-    {%- if i.latest_by is defined -%}{%- do cols.update({'latest_by': i.latest_by}) -%}{%- endif -%}
-    with projects as (
-        -- each version at every month it is the latest (snapshot_versions_ctes)
-        select v.point_area as area_code, v.point_month as period_month, v.submission_id,
-            v.source_row, v.period_month as row_month
-            {%- for name, expr in cols.items() %}, {{ expr }} as {{ name }}{% endfor %}
-        from {{ snapshot_versions_name(i) }}__points as v
-    ),
+    {%- set points = snapshot_versions_name(i) ~ '__points' -%}
     {%- if i.latest_by is defined %}
-    kept as (
-        select * from (
-            select *, row_number() over (
-                partition by area_code, period_month, latest_by
-                order by row_month desc, submission_id desc, source_row desc) as group_recency
-            from projects
-        ) as g
-        where group_recency = 1
+    {#- the latest of the rows kept per latest_by (a park's latest level), in each county and, over
+        every county's rows, in the city; then the filter -#}
+    with kept as (
+        {%- for scope in ['county', 'city'] %}
+        select {{ 'v.area_code' if scope == 'county' else sql_literal(var('city_code')) ~ '::text' }} as area_code,
+            v.point_month as period_month, v.value, v.qualifies
+        from (
+            select v.area_code, v.point_month, {{ i.value }} as value, {{ indicator_filter(i) }} as qualifies,
+                row_number() over (
+                    partition by {{ 'v.area_code, ' if scope == 'county' }}v.point_month, {{ i.latest_by }}
+                    order by v.period_month desc, v.submission_id desc, v.source_row desc) as group_recency
+            from {{ points }} as v
+        ) as v
+        where v.group_recency = 1
+        {{ "union all" if scope == 'county' }}
+        {%- endfor %}
     ),
-    {%- else %}
-    kept as (select * from projects),
-    {%- endif %}
-    qualifying as (
-        select area_code, period_month, v from kept where {{ indicator_filter(i) }}
+    kept_values as (
+        select area_code, period_month, {{ snapshot_aggregate(i, 'value', 'qualifies') }} as value
+        from kept group by area_code, period_month
     )
-    select p.area_code, p.period_month,
-        {%- if i.agg == 'sum' %} coalesce(sum(q.v), 0)
-        {%- elif i.agg == 'count_distinct' %} count(distinct q.v)
-        {%- else %}{{ exceptions.raise_compiler_error("indicator " ~ i.code ~ ": snapshot agg must be sum or count_distinct") }}
-        {%- endif %} as value
+    select p.area_code, p.period_month, coalesce(s.value, 0) as value
     from {{ ref('int_area_months') }} as p
-    left join qualifying as q using (area_code, period_month)
+    left join kept_values as s using (area_code, period_month)
+    {%- else %}
+    select p.area_code, p.period_month, coalesce(s.{{ adapter.quote(i.code) }}, 0) as value
+    from {{ ref('int_area_months') }} as p
+    left join {{ snapshot_versions_name(i) }}__values as s using (area_code, period_month)
+    {%- endif %}
     {%- if months_from is not none %}
     where p.period_month >= {{ months_from }}
     {%- endif %}
-    group by p.area_code, p.period_month
 {%- endmacro %}
 
 {#- An indicator at every point: month_value, ytd_value, cumulative_value. -#}
@@ -399,16 +417,19 @@
 {%- endmacro %}
 
 {#- The index each "distinct" indicator's incremental build probes (rule_distinct): its key
-    expression and the month, on the fact it counts. A post-hook of the facts (fact_ledger);
-    created once, later builds find it in place. -#}
+    expression and the month, on the fact it counts, over the rows its filter admits (the probe
+    repeats the filter, so the planner proves the index's predicate): computing and indexing the
+    key of every row cost 0.5 s per 100k rows appended, of the rows an indicator counts a fraction
+    of that. A post-hook of the facts (fact_ledger); created once, later builds find it in place. -#}
 {% macro indicator_key_indexes(relation, fact) -%}
-    {%- set keys = [] -%}
-    {%- for i in indicators(rule='distinct') if i.fact == fact and i.key not in keys -%}
-        {%- do keys.append(i.key) -%}
-    {%- endfor -%}
-    {%- for key in keys %}
-    create index if not exists {{ relation.identifier }}_key_{{ local_md5(key)[:8] }}
-        on {{ relation }} (({{ key }}), period_month);
+    {%- set seen = [] -%}
+    {%- for i in indicators(rule='distinct') if i.fact == fact -%}
+        {%- set where = indicator_filter(i) -%}
+        {%- if (i.key, where) not in seen -%}
+            {%- do seen.append((i.key, where)) %}
+    create index if not exists {{ relation.identifier }}_key_{{ local_md5(i.key ~ '|' ~ where)[:8] }}
+        on {{ relation }} (({{ i.key }}), period_month){% if where != 'true' %} where {{ where }}{% endif %};
+        {%- endif -%}
     {%- endfor %}
     select 1
 {%- endmacro %}
