@@ -57,11 +57,46 @@ def test_memoised_configurations_record_what_plain_gx_records(tmp_path, monkeypa
 def test_the_memo_is_put_back_when_the_run_fails():
     from great_expectations.expectations.expectation import Expectation
 
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
     plain_property = Expectation.__dict__["configuration"]
+    plain_filter = PandasExecutionEngine.__dict__["_apply_row_condition_filter"]
     with pytest.raises(RuntimeError, match="boom"), gate._configurations_memoised():
         assert Expectation.__dict__["configuration"] is not plain_property
+        assert PandasExecutionEngine.__dict__["_apply_row_condition_filter"] is not plain_filter
         raise RuntimeError("boom")
     assert Expectation.__dict__["configuration"] is plain_property
+    assert PandasExecutionEngine.__dict__["_apply_row_condition_filter"] is plain_filter
+
+
+def test_each_row_condition_filters_the_batch_once_per_run(tmp_path, monkeypatch):
+    """GX applies a row condition for every metric of its expectation; in a run, each distinct
+    condition queries the frame once (and the recorded results stay GX's: the test above)."""
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
+
+    monkeypatch.setenv("XIEZUO_HOME", str(tmp_path / "home"))
+    plain_filter = PandasExecutionEngine.__dict__["_apply_row_condition_filter"]
+    queried: list[str] = []
+
+    def counted(self, data, row_condition, domain_kwargs):
+        queried.append(str(gate._condition_key(self, row_condition, domain_kwargs)))
+        return plain_filter(self, data, row_condition, domain_kwargs)
+
+    monkeypatch.setattr(PandasExecutionEngine, "_apply_row_condition_filter", counted)
+    seen = 0
+    for case, parsed in parsed_rule_cases(tmp_path):
+        vd = gate._validation(parsed.contract)
+        conditions = [e for e in vd.suite.expectations if e.row_condition]
+        if not conditions:
+            continue
+        queried.clear()
+        gate._recorded_run(vd, gate._frame(parsed), gate._parameters(parsed), memoised=False)
+        plain_calls = len(queried)
+        queried.clear()
+        gate._recorded_run(vd, gate._frame(parsed), gate._parameters(parsed))
+        assert len(queried) == len(set(queried)) <= len(conditions) < plain_calls, case.id
+        seen += 1
+    assert seen >= 5
 
 
 def test_metric_ids_are_memoised_by_plain_values_only():

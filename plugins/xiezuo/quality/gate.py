@@ -355,17 +355,26 @@ def _configurations_memoised():
     looked up by their values and those values' types (the same values give the same JSON, so
     the same id); any other value (a row condition, a timestamp) is hashed as GX does.
 
+    A row condition (required_when, only_when) is applied by `DataFrame.query` — parsing and
+    evaluating the expression — for every metric of its expectation: a dozen times for the
+    investment ledger, three distinct conditions. Within a run each distinct condition filters
+    the batch once; every metric gets its own shallow copy of that result (pandas 3 copies on
+    write, so none can change another's rows).
+
     The recorded result is the same as without (test_gate_memo compares them, result by
     result). One run at a time per process under the memo (the lock), so the class attributes
     are always put back as they were."""
     from great_expectations.core.id_dict import IDDict
+    from great_expectations.execution_engine.pandas_execution_engine import PandasExecutionEngine
     from great_expectations.expectations.expectation import Expectation
 
     with _MEMO_LOCK:
         plain = Expectation.__dict__["configuration"]
         plain_to_id = IDDict.__dict__["to_id"]
+        plain_filter = PandasExecutionEngine.__dict__["_apply_row_condition_filter"]
         memo: dict[int, tuple[object, tuple, object]] = {}
         ids: dict[tuple, object] = {}
+        filtered: dict[tuple, tuple[object, object]] = {}
 
         def configuration(self):
             fields = tuple(self.__dict__.values())
@@ -388,15 +397,49 @@ def _configurations_memoised():
                 got = ids[key] = plain_to_id(self)
             return got
 
+        def apply_row_condition_filter(self, data, row_condition, domain_kwargs):
+            key = _condition_key(self, row_condition, domain_kwargs)
+            if key is None:
+                return plain_filter(self, data, row_condition, domain_kwargs)
+            key = (id(data), key)
+            hit = filtered.get(key)
+            if hit is None or hit[0] is not data:
+                hit = filtered[key] = (data, plain_filter(self, data, row_condition, domain_kwargs))  # holds data
+            return hit[1].copy(deep=False)
+
         Expectation.configuration = property(configuration, doc=plain.__doc__)
         IDDict.to_id = to_id
+        PandasExecutionEngine._apply_row_condition_filter = apply_row_condition_filter
         try:
             yield
         finally:
             Expectation.configuration = plain
             IDDict.to_id = plain_to_id
+            PandasExecutionEngine._apply_row_condition_filter = plain_filter
             memo.clear()
             ids.clear()
+            filtered.clear()
+
+
+def _condition_key(engine, row_condition, domain_kwargs):
+    """What a row condition filters by, as GX applies it to a pandas batch
+    (PandasExecutionEngine._apply_row_condition_filter): the query text and its parser; None for
+    anything else (GX then filters as usual)."""
+    from great_expectations.expectations.row_conditions import (
+        Condition,
+        PassThroughCondition,
+        deserialize_row_condition,
+    )
+
+    if isinstance(row_condition, dict):
+        row_condition = deserialize_row_condition(row_condition)
+    if isinstance(row_condition, PassThroughCondition):
+        return "pass", row_condition.pass_through_filter
+    if isinstance(row_condition, Condition):
+        return "condition", engine.condition_to_filter_clause(row_condition)
+    if isinstance(row_condition, str):
+        return "text", row_condition, domain_kwargs.get("condition_parser")
+    return None
 
 
 _PLAIN = (str, int, float, bool, type(None))
