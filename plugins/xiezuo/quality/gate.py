@@ -357,8 +357,8 @@ def _configurations_memoised():
 
     A row condition (required_when, only_when) is applied by `DataFrame.query` — parsing and
     evaluating the expression — for every metric of its expectation: a dozen times for the
-    investment ledger, three distinct conditions. Within a run each distinct condition filters
-    the batch once; every metric gets its own shallow copy of that result (pandas 3 copies on
+    investment ledger's two conditional expectations. Within a run each distinct condition
+    filters the batch once; every metric gets its own shallow copy of that result (pandas 3 copies on
     write, so none can change another's rows).
 
     The recorded result is the same as without (test_gate_memo compares them, result by
