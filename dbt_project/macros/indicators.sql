@@ -12,6 +12,14 @@
     {{ return(out) }}
 {%- endmacro %}
 
+{#- What an indicator reads of its fact, as dbt_project.yml says it: its key, value, latest_by
+    and filter columns (each a column name or, for a key, an SQL expression), those it has. -#}
+{% macro indicator_reads(i) -%}
+    {%- set said = [i.key | default(none), i.value | default(none), i.latest_by | default(none)]
+                   + ((i.filter | default({}, true)).keys() | list) -%}
+    {{ return(said | reject('none') | list) }}
+{%- endmacro %}
+
 {% macro sql_literal(value) -%}
     '{{ (value | string).replace("'", "''") }}'
 {%- endmacro %}
@@ -264,9 +272,7 @@
     {%- set names = ['area_code', 'period_month', 'submission_id', 'source_row'] -%}
     {%- set expressions = [] -%}
     {%- for i in indicators(rule='snapshot') if i.fact == fact and i.key == key -%}
-        {%- set read = [i.key, i.value] + ((i.filter | default({}, true)).keys() | list)
-                       + ([i.latest_by] if i.latest_by is defined else []) -%}
-        {%- for name in read -%}
+        {%- for name in indicator_reads(i) -%}
             {%- if not modules.re.fullmatch('[a-z_][a-z0-9_]*', name | string) -%}
                 {%- do expressions.append(name) -%}
             {%- elif name not in names -%}

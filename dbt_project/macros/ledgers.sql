@@ -104,9 +104,7 @@ order by l.period_month, l.submission_id, r.source_row
     {%- set columns = xiezuo_columns(kind, derived_personal=false) -%}
     {%- set names = ['area_code', 'period_month', 'submission_id', 'source_row'] -%}
     {%- for i in indicators() if i.fact == fact -%}
-        {%- set said = [i.key | default(''), i.value | default(''), i.latest_by | default('')]
-                       + ((i.filter | default({}, true)).keys() | list) -%}
-        {%- for word in modules.re.findall('[a-z_][a-z0-9_]*', said | join(' ')) -%}
+        {%- for word in modules.re.findall('[a-z_][a-z0-9_]*', indicator_reads(i) | join(' ')) -%}
             {%- if word in columns and word not in names -%}{%- do names.append(word) -%}{%- endif -%}
         {%- endfor -%}
     {%- endfor -%}
