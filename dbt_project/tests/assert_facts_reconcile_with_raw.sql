@@ -34,10 +34,16 @@
         select submission_id, source_row from {{ ref('fct_' ~ k) }}
         where submission_id in (select submission_id from added)
     ),
+    {#- one join of the two row sets, a row on one side only being a mismatch (a fact row twice,
+        which its unique index forbids, would show in the counts below): two EXCEPTs took 2-3
+        times as long (issue 7) -#}
     mismatched as (
-        (select *, 'missing from the fact' as problem from (select * from expected except select * from actual) m)
-        union all
-        (select *, 'not a latest accepted row' from (select * from actual except select * from expected) e)
+        select coalesce(e.submission_id, a.submission_id) as submission_id,
+            coalesce(e.source_row, a.source_row) as source_row,
+            case when a.submission_id is null then 'missing from the fact'
+                 else 'not a latest accepted row' end as problem
+        from expected as e full join actual as a using (submission_id, source_row)
+        where e.submission_id is null or a.submission_id is null
     )
     select '{{ k }}' as kind, submission_id, source_row, problem from mismatched
     union all
