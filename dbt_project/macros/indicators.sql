@@ -346,22 +346,33 @@
 {% macro rule_snapshot(i, months_from=none) -%}
     {%- set points = snapshot_versions_name(i) ~ '__points' -%}
     {%- if i.latest_by is defined %}
-    {#- the latest of the rows kept per latest_by (a park's latest level), in each county and, over
-        every county's rows, in the city; then the filter -#}
-    with kept as (
-        {%- for scope in ['county', 'city'] %}
-        select {{ 'v.area_code' if scope == 'county' else sql_literal(var('city_code')) ~ '::text' }} as area_code,
-            v.point_month as period_month, v.value, v.qualifies
+    {#- the latest of the rows kept per latest_by (a park's latest level) in each county, and in
+        the city over every county's rows; then the filter. The city's latest row of a group is
+        the latest of the counties' latest rows of it (the order is a key: no ties), so the city
+        sorts those few rows, not every point again (0.2 s per 100k projects, issue 7). -#}
+    with county_kept as (
+        select v.area_code, v.point_month, v.grp, v.period_month, v.submission_id, v.source_row, v.value, v.qualifies
         from (
-            select v.area_code, v.point_month, {{ i.value }} as value, {{ indicator_filter(i) }} as qualifies,
+            select v.area_code, v.point_month, {{ i.latest_by }} as grp, v.period_month, v.submission_id,
+                v.source_row, {{ i.value }} as value, {{ indicator_filter(i) }} as qualifies,
                 row_number() over (
-                    partition by {{ 'v.area_code, ' if scope == 'county' }}v.point_month, {{ i.latest_by }}
+                    partition by v.area_code, v.point_month, {{ i.latest_by }}
                     order by v.period_month desc, v.submission_id desc, v.source_row desc) as group_recency
             from {{ points }} as v
         ) as v
         where v.group_recency = 1
-        {{ "union all" if scope == 'county' }}
-        {%- endfor %}
+    ),
+    kept as (
+        select area_code, point_month as period_month, value, qualifies from county_kept
+        union all
+        select {{ sql_literal(var('city_code')) }}::text, k.point_month, k.value, k.qualifies
+        from (
+            select k.*, row_number() over (
+                    partition by k.point_month, k.grp
+                    order by k.period_month desc, k.submission_id desc, k.source_row desc) as group_recency
+            from county_kept as k
+        ) as k
+        where k.group_recency = 1
     ),
     kept_values as (
         select area_code, period_month, {{ snapshot_aggregate(i, 'value', 'qualifies') }} as value
