@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 
 import pytest
 import sqlalchemy as sa
@@ -121,6 +122,8 @@ def test_a_file_that_fails_in_a_worker_is_kept_and_nothing_is_lost(archive, monk
         return real(path, *a, **kw)
 
     monkeypatch.setattr(parse, "parse_file", parse_file)
+    monkeypatch.setattr(tempfile, "tempdir", str(archive["tmp"] / "system-tmp"))  # the system's, for this test
+    (archive["tmp"] / "system-tmp").mkdir(exist_ok=True)
     report = _reprocess(monkeypatch, 2)
     assert [k["submission_id"] for k in report.kept] == [victim["submission_id"]], report.kept
     reason = report.kept[0]["reason"]
@@ -131,3 +134,7 @@ def test_a_file_that_fails_in_a_worker_is_kept_and_nothing_is_lost(archive, monk
     assert {k: v for k, v in after.items() if k != "submissions"} == {
         k: v for k, v in before.items() if k != "submissions"}
     assert [tuple(r)[:9] for r in after["submissions"]] == [tuple(r)[:9] for r in before["submissions"]]
+    # The copies re-read were made in the run's own folder under XIEZUO_HOME and went with it, the
+    # copy of a worker that was killed mid-file included (none in the system's temporary folder).
+    assert not list((archive["home"] / "scratch").iterdir())
+    assert not list((archive["tmp"] / "system-tmp").iterdir())

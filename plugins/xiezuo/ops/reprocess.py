@@ -30,6 +30,7 @@ import shutil
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from pathlib import Path
@@ -127,7 +128,7 @@ def _read_and_gate(archived: Path, original_name: str, county_code: str, sha256:
 
     county = programme().by_code(county_code)
     s = settings()
-    with tempfile.TemporaryDirectory(prefix="xiezuo-reprocess-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="copy-", dir=_SCRATCH["dir"]) as tmp:
         copy = Path(tmp) / original_name
         shutil.copyfile(archived, copy)
         try:
@@ -138,6 +139,45 @@ def _read_and_gate(archived: Path, original_name: str, county_code: str, sha256:
         except FileRejected as exc:
             return exc.kind, None, [exc.problem()]
     return parsed.kind, parsed, problems
+
+
+# Where the re-read copies of originals are made: a folder of the reprocess run's own under
+# XIEZUO_HOME (beside the archive of the same originals), set before the workers fork (they
+# inherit it) and removed with everything in it when the run ends. A worker killed mid-file (the
+# OOM killer) cannot remove its copy: in the system's temporary folder such copies of clerks'
+# ledgers, personal data in clear, stayed behind. None (outside a run): the system's.
+_SCRATCH: dict[str, Path | None] = {"dir": None}
+
+
+@contextmanager
+def _scratch():
+    """This run's folder for the copies (see _SCRATCH); first the folders of runs whose process
+    is gone (killed before it could remove its own)."""
+    from ..config import settings
+
+    root = settings().home / "scratch"
+    root.mkdir(parents=True, exist_ok=True)
+    for left in root.glob("reprocess-*"):
+        pid = left.name.split("-")[1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(left, ignore_errors=True)
+    run = Path(tempfile.mkdtemp(prefix=f"reprocess-{os.getpid()}-", dir=root))
+    _SCRATCH["dir"] = run
+    try:
+        yield run
+    finally:
+        _SCRATCH["dir"] = None
+        shutil.rmtree(run, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def _other_county(conn, county_code: str, parsed, submission_id: int | None) -> list:
@@ -338,10 +378,8 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
 
 def reprocess(sel: Selection) -> Report:
     """Rebuild the raw layer of the selected submissions from their archived originals."""
-    from .. import contracts as C
     from ..intake.archive import sha256_of
     from ..pipeline import prepare_warehouse
-    from ..quality.gate import _validation
     from ..warehouse.database import engine
 
     sel.validate()
@@ -365,6 +403,17 @@ def reprocess(sel: Selection) -> Report:
         todo.append((sub, label))
         jobs.append((archived, sub["original_name"], sub["county_code"], sub["sha256"], today))
 
+    with _scratch():
+        _reprocess_jobs(report, todo, jobs)
+    log.info("reprocessed %d submission(s): %d unchanged, %d changed, %d kept",
+             report.selected, report.unchanged, len(report.changed), len(report.kept))
+    return report
+
+
+def _reprocess_jobs(report: Report, todo: list[tuple[dict, dict]], jobs: list[tuple]) -> None:
+    from .. import contracts as C
+    from ..quality.gate import _validation
+
     workers = min(_workers(), len(jobs))
     if workers > 1:
         # Each kind's GX suite is set up here, once, before the workers fork: they inherit it
@@ -380,9 +429,6 @@ def reprocess(sel: Selection) -> Report:
             _one(report, sub, label, evaluations, n)
     finally:
         evaluations.close()
-    log.info("reprocessed %d submission(s): %d unchanged, %d changed, %d kept",
-             report.selected, report.unchanged, len(report.changed), len(report.kept))
-    return report
 
 
 class _NotReread(Exception):
