@@ -22,11 +22,13 @@ screens each file with GX's cheapest result format first (quality.gate.run_gate 
 """
 from __future__ import annotations
 
+import glob
 import io
 import logging
 import os
 import pickle
 import shutil
+import socket
 import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -151,17 +153,20 @@ _SCRATCH: dict[str, Path | None] = {"dir": None}
 
 @contextmanager
 def _scratch():
-    """This run's folder for the copies (see _SCRATCH); first the folders of runs whose process
-    is gone (killed before it could remove its own)."""
+    """This run's folder for the copies (see _SCRATCH); first the folders of this host's runs
+    whose process is gone (killed before it could remove its own)."""
     from ..config import settings
 
     root = settings().home / "scratch"
     root.mkdir(parents=True, exist_ok=True)
-    for left in root.glob("reprocess-*"):
-        pid = left.name.split("-")[1]
+    # Named by host and process: XIEZUO_HOME may be shared by containers, whose process ids
+    # say nothing about each other's; only this host's runs are looked at.
+    mine = f"reprocess-{socket.gethostname()}-"
+    for left in root.glob(f"{glob.escape(mine)}*"):
+        pid = left.name[len(mine):].split("-")[0]
         if pid.isdigit() and not _alive(int(pid)):
             shutil.rmtree(left, ignore_errors=True)
-    run = Path(tempfile.mkdtemp(prefix=f"reprocess-{os.getpid()}-", dir=root))
+    run = Path(tempfile.mkdtemp(prefix=f"{mine}{os.getpid()}-", dir=root))
     _SCRATCH["dir"] = run
     try:
         yield run
