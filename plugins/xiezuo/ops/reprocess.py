@@ -156,6 +156,7 @@ def _scratch():
     """This run's folder for the copies (see _SCRATCH); first the folders of this host's runs
     whose process is gone (killed before it could remove its own)."""
     from ..config import settings
+    from ..warehouse.embedded import _pid_exists
 
     root = settings().home / "scratch"
     root.mkdir(parents=True, exist_ok=True)
@@ -164,7 +165,7 @@ def _scratch():
     mine = f"reprocess-{socket.gethostname()}-"
     for left in root.glob(f"{glob.escape(mine)}*"):
         pid = left.name[len(mine):].split("-")[0]
-        if pid.isdigit() and not _alive(int(pid)):
+        if pid.isdigit() and not _pid_exists(int(pid)):
             shutil.rmtree(left, ignore_errors=True)
     run = Path(tempfile.mkdtemp(prefix=f"{mine}{os.getpid()}-", dir=root))
     _SCRATCH["dir"] = run
@@ -173,16 +174,6 @@ def _scratch():
     finally:
         _SCRATCH["dir"] = None
         shutil.rmtree(run, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
-    return True
 
 
 def _other_county(conn, county_code: str, parsed, submission_id: int | None) -> list:
