@@ -4,6 +4,7 @@ this host left when they were killed — never the folder of a live run, nor ano
 shared XIEZUO_HOME: their process ids mean nothing here)."""
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
@@ -17,9 +18,10 @@ def test_a_runs_folder_goes_with_it_and_dead_runs_of_this_host_are_swept(tmp_pat
     root = tmp_path / "scratch"
     ended = subprocess.Popen([sys.executable, "-c", "pass"])
     ended.wait()
-    host = socket.gethostname()
+    host = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]
+    other_host = hashlib.sha256(f"{socket.gethostname()}-2".encode()).hexdigest()[:12]
     dead, live, other = (f"reprocess-{host}-{ended.pid}-a", f"reprocess-{host}-{os.getppid()}-b",
-                         f"reprocess-not-{host}-{ended.pid}-c")
+                         f"reprocess-{other_host}-{ended.pid}-c")
     for name in (dead, live, other):
         (root / name).mkdir(parents=True)
         (root / name / "台账.xlsx").write_bytes(b"a copy")

@@ -23,6 +23,7 @@ screens each file with GX's cheapest result format first (quality.gate.run_gate 
 from __future__ import annotations
 
 import glob
+import hashlib
 import io
 import logging
 import os
@@ -161,8 +162,10 @@ def _scratch():
     root = settings().home / "scratch"
     root.mkdir(parents=True, exist_ok=True)
     # Named by host and process: XIEZUO_HOME may be shared by containers, whose process ids
-    # say nothing about each other's; only this host's runs are looked at.
-    mine = f"reprocess-{socket.gethostname()}-"
+    # say nothing about each other's; only this host's runs are looked at. The host as a
+    # fixed-width digest: a name as it is ("vm" and "vm-2") would make one host's prefix match
+    # the other's folders, and read its next part as a process id.
+    mine = f"reprocess-{hashlib.sha256(socket.gethostname().encode()).hexdigest()[:12]}-"
     for left in root.glob(f"{glob.escape(mine)}*"):
         pid = left.name[len(mine):].split("-")[0]
         if pid.isdigit() and not _pid_exists(int(pid)):
