@@ -153,19 +153,24 @@ def other_county_keys(conn: sa.Connection, kind: str, key_column: str, county: s
     (as it stood before `before_submission_id`, when given: reprocessing in submission order)."""
     if not keys:
         return {}
+    # Two steps: with the latest submissions inside the same query, the planner joined them to
+    # every row of the kind holding one of the keys (a scan of the whole table: half a second per
+    # employment ledger after three years of them); their ids first, it reads only their rows.
+    latest = dict(conn.execute(sa.text(
+        f"""select distinct on (county_code) submission_id, county_code from {RAW}.submissions
+            where submission_type = :k and period_month = :p and county_code <> :c
+              and status in ('accepted', 'accepted_with_warnings')
+              and (cast(:before as bigint) is null or submission_id < cast(:before as bigint))
+            order by county_code, submission_id desc"""),
+        {"k": kind, "p": period, "c": county, "before": before_submission_id}).all())
+    if not latest:
+        return {}
     rows = conn.execute(sa.text(
-        f"""with latest as (
-              select distinct on (county_code) submission_id, county_code from {RAW}.submissions
-              where submission_type = :k and period_month = :p and county_code <> :c
-                and status in ('accepted', 'accepted_with_warnings')
-                and (cast(:before as bigint) is null or submission_id < cast(:before as bigint))
-              order by county_code, submission_id desc)
-            select distinct r."{key_column}" as key, l.county_code from {table(kind)} r
-            join latest l using (submission_id) where r."{key_column}" = any(:keys)
-            order by 2"""),
-        {"k": kind, "p": period, "c": county, "keys": keys, "before": before_submission_id}).all()
+        f"""select distinct r."{key_column}", r.submission_id from {table(kind)} r
+            where r.submission_id = any(:ids) and r."{key_column}" = any(:keys)"""),
+        {"ids": list(latest), "keys": keys}).all()
     out: dict[str, list[str]] = {}
-    for key, county_code in rows:
+    for key, county_code in sorted((key, latest[sid]) for key, sid in rows):
         out.setdefault(key, []).append(county_code)
     return out
 
