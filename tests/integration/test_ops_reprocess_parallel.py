@@ -1,4 +1,5 @@
-"""Reprocessing fast (issue 7) gives exactly what reprocessing one file after another with the
+"""Reprocessing fast (issue 7: worker processes, several small ledgers of a kind and month
+screened by one validation) gives exactly what reprocessing one file after another with the
 full gate gives: the whole corpus (every rule, every reader refusal) through the real intake once,
 then reprocessed in this process and in worker processes — same statuses, receipts (problems and
 their order) and raw rows; and a file that fails or kills its worker is kept, losing nothing."""
@@ -64,8 +65,14 @@ def test_workers_and_screening_give_what_the_sequential_full_gate_gives(archive,
     assert len(intake["submissions"]) > 50 and {r.status for r in intake["submissions"]} >= {
         "accepted", "accepted_with_warnings", "rejected"}
 
+    from xiezuo.quality import gate
+
+    together: list[int] = []  # ledgers of one kind and month screened by one validation
+    screen_together = gate.screen_together
+    monkeypatch.setattr(gate, "screen_together", lambda parsed: together.append(len(parsed)) or screen_together(parsed))
     inline = _reprocess(monkeypatch, 1)
     assert inline.kept == [] and inline.changed == [], (inline.kept, inline.changed)
+    assert together and max(together) > 1, "no ledgers were screened together: this compares nothing of it"
     after_inline = _state()
     parallel = _reprocess(monkeypatch, 2)
     assert parallel.as_dict() == inline.as_dict()

@@ -18,7 +18,11 @@ nearly all the work and depends on nothing but the file, so it runs in worker pr
 while this process takes the results in submission order and writes them one transaction per
 file. The warning about workers another county reported depends on the earlier submissions'
 rows, so it is computed here, at write time, against the database as it then stands. The gate
-screens each file with GX's cheapest result format first (quality.gate.run_gate `screen`).
+screens each file with GX's cheapest result format first (quality.gate.run_gate `screen`), and a
+worker takes small originals of one registered kind and month several at a time (`_chunks`):
+those it reads as one kind and month are screened by one GX validation of all their rows
+(quality.gate.screen_together), whose fixed cost is most of a small ledger's; a ledger not known
+to pass that way goes through the gate alone, so the outcome is the same.
 """
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import pickle
 import shutil
 import socket
 import tempfile
+import traceback
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
@@ -122,11 +127,19 @@ def _read_and_gate(archived: Path, original_name: str, county_code: str, sha256:
                    today: date, *, screen: bool = False) -> tuple[str | None, object, list]:
     """The part of the evaluation that depends on the file alone (safe to run in a worker):
     (kind or None, Parsed or None, the reader's and the gate's problems)."""
+    kind, parsed, problems = _read(archived, original_name, county_code, today)
+    if parsed is None:
+        return kind, None, problems
+    return kind, parsed, problems + _gate(parsed, county_code, sha256, screen)
+
+
+def _read(archived: Path, original_name: str, county_code: str, today: date) -> tuple[str | None, object, list]:
+    """The original read as the intake reads it: (kind, Parsed, the reader's problems), or
+    (kind or None, None, [the refusal]) for a file the reader refuses."""
     from ..config import settings
     from ..intake.parse import parse_file
     from ..intake.problems import FileRejected
     from ..intake.process import _safety
-    from ..quality.gate import run_gate
     from ..reference import programme
 
     county = programme().by_code(county_code)
@@ -137,11 +150,55 @@ def _read_and_gate(archived: Path, original_name: str, county_code: str, sha256:
         try:
             _safety(copy, s.max_file_mb)
             parsed = parse_file(copy, county, pii_key=s.pii_key, today=today)
-            problems = parsed.findings.errors + parsed.findings.warnings + run_gate(
-                parsed, county_code=county.code, sha256=sha256, screen=screen)
         except FileRejected as exc:
             return exc.kind, None, [exc.problem()]
-    return parsed.kind, parsed, problems
+    return parsed.kind, parsed, parsed.findings.errors + parsed.findings.warnings
+
+
+def _gate(parsed, county_code: str, sha256: str, screen: bool) -> list:
+    from ..quality.gate import run_gate
+
+    return run_gate(parsed, county_code=county_code, sha256=sha256, screen=screen)
+
+
+def _read_and_gate_together(jobs: list[tuple]) -> list:
+    """`_read_and_gate(job, screen=True)` of each job, as a list of its results or of what it
+    raised — the same results, for less: the ledgers read that are of one kind and month are
+    screened by one GX validation (quality.gate.screen_together; a small ledger's validation is
+    nearly all GX's fixed cost); the others, and those not known to pass, by the gate alone."""
+    from collections import defaultdict
+
+    from ..quality.gate import screen_together
+
+    out: list = []
+    for job in jobs:
+        try:
+            out.append(_read(job[0], job[1], job[2], job[4]))
+        except Exception as exc:  # noqa: BLE001 - this job's outcome; its neighbours go on
+            out.append(exc)
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, got in enumerate(out):
+        if isinstance(got, tuple) and got[1] is not None:
+            groups[(got[1].contract.kind, id(got[1].contract), got[1].period)].append(i)
+    passed: set[int] = set()
+    for members in groups.values():
+        if len(members) > 1:
+            try:
+                verdicts = screen_together([out[i][1] for i in members])
+            except Exception:  # noqa: BLE001 - each goes through the gate alone, which tells
+                log.warning("screening %d ledgers together failed; each is gated alone", len(members),
+                            exc_info=True)
+                continue
+            passed |= {i for i, ok in zip(members, verdicts) if ok}
+    for i, (job, got) in enumerate(zip(jobs, out)):
+        if i in passed or not isinstance(got, tuple) or got[1] is None:
+            continue  # passed the screen (no problem from the gate), raised, or refused by the reader
+        kind, parsed, problems = got
+        try:
+            out[i] = (kind, parsed, problems + _gate(parsed, job[2], job[3], True))
+        except Exception as exc:  # noqa: BLE001
+            out[i] = exc
+    return out
 
 
 # Where the re-read copies of originals are made: a folder of the reprocess run's own under
@@ -241,78 +298,150 @@ def _worker_init() -> None:
     columnar.disable_in_this_process()
 
 
-def _evaluate_in_worker(job: tuple) -> bytes:
-    """Runs in a worker: (kind, Parsed, problems) of one archived original, pickled here so a
-    Parsed can travel (see _Pickler). An exception travels as itself."""
-    kind, parsed, problems = _read_and_gate(*job, screen=True)
-    buf = io.BytesIO()
-    _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump((kind, parsed, problems))
-    return buf.getvalue()
+def _evaluate_in_worker(jobs: list[tuple]) -> list[bytes]:
+    """Runs in a worker: the outcome of each of these archived originals (`_read_and_gate_together`),
+    each pickled on its own so one that cannot travel costs only itself: a result as
+    ("ok", (kind, Parsed, problems)) — a Parsed travels by `_Pickler` — or ("raised", the
+    exception, its traceback as text)."""
+    return [_pack(got) for got in _read_and_gate_together(jobs)]
+
+
+def _pack(got) -> bytes:
+    if not isinstance(got, BaseException):
+        buf = io.BytesIO()
+        try:
+            _Pickler(buf, protocol=pickle.HIGHEST_PROTOCOL).dump(("ok", got))
+            return buf.getvalue()
+        except Exception as exc:  # noqa: BLE001 - reported for this file alone
+            got = exc
+    trace = "".join(traceback.format_exception(got))
+    try:
+        return pickle.dumps(("raised", got, trace), protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:  # noqa: BLE001 - an exception that cannot travel, told as text
+        return pickle.dumps(("raised", RuntimeError(f"{type(got).__name__}: {got}"), trace))
+
+
+class _WorkerTraceback(Exception):
+    """Where an exception raised in a worker came from (its `__cause__`, as concurrent.futures
+    does for the exceptions it carries back)."""
+
+    def __str__(self) -> str:
+        return f"\n\"\"\"\n{self.args[0]}\"\"\""
+
+
+def _unpack(payload: bytes) -> tuple:
+    what, *rest = pickle.loads(payload)
+    if what == "raised":
+        exc, trace = rest
+        exc.__cause__ = _WorkerTraceback(trace)
+        raise exc
+    return rest[0]
+
+
+def _raised(exc: BaseException) -> bytes:
+    return pickle.dumps(("raised", exc, ""), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+# Ledgers read in one worker call: up to this many of one registered kind and month, among the
+# next WINDOW jobs, each original at most TOGETHER_BYTES (a small ledger, whose validation is
+# nearly all GX's fixed cost; a large one gains nothing and would hold its neighbours' memory).
+TOGETHER, WINDOW, TOGETHER_BYTES = 8, 64, 1 << 20
+
+
+def _chunks(keys: list) -> list[list[int]]:
+    """Job indices in worker calls, in the order of each call's first job: jobs of one key (not
+    None), near each other, together; a job whose key is None alone."""
+    chunks: list[list[int]] = []
+    open_: dict[object, list[int]] = {}
+    for i, key in enumerate(keys):
+        chunk = open_.get(key) if key is not None else None
+        if chunk is None or len(chunk) >= TOGETHER or i - chunk[0] >= WINDOW:
+            chunk = [i]
+            chunks.append(chunk)
+            if key is not None:
+                open_[key] = chunk
+        else:
+            chunk.append(i)
+    return chunks
 
 
 class _Evaluations:
-    """Jobs evaluated ahead by a pool of worker processes; results taken back in job order.
-    A worker that dies (a crash in a reader, the OOM killer) breaks the pool: every job it took
-    down is evaluated again alone in a fresh one-worker pool, so one bad file cannot cost its
-    neighbours, and the pool is replaced for the jobs still to come."""
+    """Jobs evaluated ahead by a pool of worker processes, several to a call (`_chunks`);
+    results taken back in job order. A worker that dies (a crash in a reader, the OOM killer)
+    breaks the pool: every job of the calls it took down is evaluated again alone in a fresh
+    one-worker pool, so one bad file cannot cost its neighbours, and the pool is replaced for
+    the calls still to come."""
 
-    def __init__(self, jobs: list[tuple], workers: int):
+    def __init__(self, jobs: list[tuple], chunks: list[list[int]], workers: int):
         import multiprocessing as mp
 
         self._jobs = jobs
+        self._chunks = chunks
+        self._chunk_of = {i: c for c, members in enumerate(chunks) for i in members}
         self._workers = workers
         from ..intake.process import settle_heap
 
         self._ctx = mp.get_context("fork")  # the parent's loaded contracts and GX suites come along
         settle_heap()  # what they inherit, out of every worker's full collections
         self._pool = self._new_pool(workers)
-        self._pending: dict[int, object] = {}
+        self._pending: dict[int, tuple] = {}   # call → (pool, future)
+        self._done: dict[int, bytes] = {}      # job → its outcome, from a call taken back
         self._next = 0
-        self._ahead = workers * 4
+        self._ahead = workers * 2
 
     def _new_pool(self, n: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=n, mp_context=self._ctx, initializer=_worker_init)
 
+    def _call(self, c: int) -> list[tuple]:
+        return [self._jobs[i] for i in self._chunks[c]]
+
     def _fill(self, upto: int) -> None:
-        while self._next < min(len(self._jobs), upto):
+        while self._next < min(len(self._chunks), upto):
             self._pending[self._next] = self._submit(self._next)
             self._next += 1
 
-    def _submit(self, i: int) -> tuple:
+    def _submit(self, c: int) -> tuple:
         try:
-            return self._pool, self._pool.submit(_evaluate_in_worker, self._jobs[i])
-        except BrokenProcessPool:  # broke since the last job was taken back
+            return self._pool, self._pool.submit(_evaluate_in_worker, self._call(c))
+        except BrokenProcessPool:  # broke since the last call was taken back
             self._replace_pool(self._pool)
-            return self._pool, self._pool.submit(_evaluate_in_worker, self._jobs[i])
+            return self._pool, self._pool.submit(_evaluate_in_worker, self._call(c))
 
     def result(self, i: int) -> tuple:
         """(kind, Parsed or None, problems) of job i; raises what the evaluation raised."""
-        self._fill(i + 1 + self._ahead)
-        pool, fut = self._pending.pop(i)
-        try:
-            payload = fut.result()
-        except BrokenProcessPool:
-            self._replace_pool(pool)
-            payload = self._alone(i)
-        return pickle.loads(payload)
+        if i not in self._done:
+            c = self._chunk_of[i]
+            self._fill(c + 1 + self._ahead)
+            pool, fut = self._pending.pop(c)
+            try:
+                payloads = fut.result()
+            except Exception as exc:  # noqa: BLE001 - the call's jobs again, each alone
+                if isinstance(exc, BrokenProcessPool):
+                    self._replace_pool(pool)
+                payloads = [self._alone(j) for j in self._chunks[c]]
+            self._done.update(zip(self._chunks[c], payloads))
+        return _unpack(self._done.pop(i))
 
     def _replace_pool(self, broken: ProcessPoolExecutor) -> None:
-        """A broken pool's queued jobs all fail with it: a new pool takes them over (the job
-        being waited for is retried alone by the caller)."""
+        """A broken pool's queued calls all fail with it: a new pool takes them over (the call
+        being waited for is retried job by job by the caller)."""
         if broken is not self._pool:
             return  # replaced already
         broken.shutdown(wait=False, cancel_futures=True)
         self._pool = self._new_pool(self._workers)
-        for j, (pool, fut) in sorted(self._pending.items()):
+        for c, (pool, fut) in sorted(self._pending.items()):
             if pool is broken and not (fut.done() and not fut.cancelled() and fut.exception() is None):
-                self._pending[j] = self._pool, self._pool.submit(_evaluate_in_worker, self._jobs[j])
+                self._pending[c] = self._pool, self._pool.submit(_evaluate_in_worker, self._call(c))
 
     def _alone(self, i: int) -> bytes:
-        """Job i in a one-worker pool of its own: if it is the one that kills its worker, it
-        raises BrokenProcessPool again and is reported as not re-read; its neighbours are not."""
+        """Job i in a one-worker pool of its own: if it is the one that kills its worker, its
+        outcome is that BrokenProcessPool, and it is reported as not re-read; its neighbours
+        are not."""
         alone = self._new_pool(1)
         try:
-            return alone.submit(_evaluate_in_worker, self._jobs[i]).result()
+            return alone.submit(_evaluate_in_worker, [self._jobs[i]]).result()[0]
+        except Exception as exc:  # noqa: BLE001
+            return _raised(exc)
         finally:
             alone.shutdown(wait=True, cancel_futures=True)
 
@@ -321,13 +450,22 @@ class _Evaluations:
 
 
 class _Inline:
-    """The same interface, evaluated here when it is asked for (one worker)."""
+    """The same interface, evaluated here, a call at a time, when it is asked for (one worker)."""
 
-    def __init__(self, jobs: list[tuple]):
+    def __init__(self, jobs: list[tuple], chunks: list[list[int]]):
         self._jobs = jobs
+        self._chunks = chunks
+        self._chunk_of = {i: c for c, members in enumerate(chunks) for i in members}
+        self._done: dict[int, object] = {}
 
     def result(self, i: int) -> tuple:
-        return _read_and_gate(*self._jobs[i], screen=True)
+        if i not in self._done:
+            members = self._chunks[self._chunk_of[i]]
+            self._done.update(zip(members, _read_and_gate_together([self._jobs[j] for j in members])))
+        got = self._done.pop(i)
+        if isinstance(got, BaseException):
+            raise got
+        return got
 
     def close(self) -> None:
         pass
@@ -411,7 +549,7 @@ def reprocess(sel: Selection) -> Report:
 
 def _reprocess_jobs(report: Report, todo: list[tuple[dict, dict]], jobs: list[tuple]) -> None:
     from .. import contracts as C
-    from ..quality.gate import _validation
+    from ..quality.gate import _row_by_row, _validation
 
     workers = min(_workers(), len(jobs))
     if workers > 1:
@@ -419,15 +557,29 @@ def _reprocess_jobs(report: Report, todo: list[tuple[dict, dict]], jobs: list[tu
         # instead of each writing the same suite to the GX store at the same moment.
         for k in sorted({sub["submission_type"] for sub, _ in todo} & set(C.available_kinds())):
             _validation(C.load(k))
-        evaluations = _Evaluations(jobs, workers)
+            _row_by_row(C.load(k))
+    # Ledgers of one registered kind and month near each other in submission order (a month's
+    # ledgers arrive together) are read in one call and screened together; what today's reading
+    # makes of them (another kind or month) only decides how they are screened, never the outcome.
+    chunks = _chunks([(sub["submission_type"], sub["period_month"]) if _small(job[0]) else None
+                      for (sub, _), job in zip(todo, jobs)])
+    if workers > 1:
+        evaluations = _Evaluations(jobs, chunks, workers)
     else:
-        evaluations = _Inline(jobs)
+        evaluations = _Inline(jobs, chunks)
     log.info("reprocessing %d archived original(s) with %d worker(s)", len(jobs), workers)
     try:
         for n, (sub, label) in enumerate(todo):
             _one(report, sub, label, evaluations, n)
     finally:
         evaluations.close()
+
+
+def _small(archived: Path) -> bool:
+    try:
+        return archived.stat().st_size <= TOGETHER_BYTES
+    except OSError:
+        return False
 
 
 class _NotReread(Exception):
