@@ -122,3 +122,31 @@ def test_reprocess_keeps_the_other_county_warning(xz_env, capsys):
     assert main(["reprocess", "--all"]) == 0
     assert "2 submission(s): 2 unchanged, 0 changed, 0 kept" in capsys.readouterr().out
     assert registrations() == before
+
+
+def test_the_rows_index_on_submission_is_made_again_where_a_database_has_the_old_one(xz_env):
+    """Databases made before the minmax-multi index (warehouse/raw.py SUBMISSION_INDEX) get it
+    on their next prepare, and reprocessing's summarizing of new rows runs on it."""
+    from xiezuo import contracts as C
+    from xiezuo.pipeline import prepare_warehouse
+    from xiezuo.warehouse import raw
+    from xiezuo.warehouse.database import engine
+
+    def definitions() -> dict:
+        with engine().connect() as c:
+            return {k: c.execute(sa.text("select pg_get_indexdef(to_regclass(:i))"),
+                                 {"i": f"raw.{k}_rows_submission"}).scalar() for k in C.available_kinds()}
+
+    prepare_warehouse()
+    with engine().begin() as c:
+        c.exec_driver_sql("drop index raw.investment_rows_submission")
+        c.exec_driver_sql("create index investment_rows_submission on raw.investment_rows using brin (submission_id)")
+    assert not definitions()["investment"].endswith(raw.SUBMISSION_INDEX)
+    prepare_warehouse()
+    assert all(d.endswith(raw.SUBMISSION_INDEX) for d in definitions().values()), definitions()
+    with engine().connect() as c, c.begin() as tx:  # rows the index has not summarized yet, rolled back
+        c.exec_driver_sql("insert into raw.investment_rows (submission_id, source_row) "
+                          "select 999999, g from generate_series(1, 20000) g")
+        assert raw.summarize_submission_index(c, "investment") >= 2
+        assert raw.summarize_submission_index(c, "investment") == 0  # nothing new since
+        tx.rollback()
