@@ -568,11 +568,24 @@ def _reprocess_jobs(report: Report, todo: list[tuple[dict, dict]], jobs: list[tu
     else:
         evaluations = _Inline(jobs, chunks)
     log.info("reprocessing %d archived original(s) with %d worker(s)", len(jobs), workers)
+    from ..warehouse import raw
+    from ..warehouse.database import engine
+
+    rewritten: dict[str, int] = {}
     try:
         for n, (sub, label) in enumerate(todo):
-            _one(report, sub, label, evaluations, n)
+            for kind in _one(report, sub, label, evaluations, n):
+                rewritten[kind] = rewritten.get(kind, 0) + 1
+                if rewritten[kind] % SUMMARIZE_EVERY == 0:  # the rows just written, found by the index
+                    with engine().begin() as conn:
+                        raw.summarize_submission_index(conn, kind)
     finally:
         evaluations.close()
+
+
+# Every this many submissions of a kind rewritten, its rows' index summarizes them: a look-up
+# by submission (the next delete, the other-county check) reads every page written since.
+SUMMARIZE_EVERY = 4
 
 
 def _small(archived: Path) -> bool:
@@ -586,21 +599,23 @@ class _NotReread(Exception):
     pass
 
 
-def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> None:
+def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> tuple[str, ...]:
     """Take back evaluation n and write it: the registration and rows replaced in one
     transaction, the other-county warnings computed in it, against the earlier submissions as
-    they now stand."""
+    they now stand. Returns the kinds whose rows it rewrote."""
+    from .. import contracts as C
     from ..warehouse.database import engine
 
     try:
         kind, parsed, problems = evaluations.result(n)
     except Exception as exc:  # noqa: BLE001 - reported; the registration stays as it was
-        return _not_reread(report, sub, label, exc)
+        _not_reread(report, sub, label, exc)
+        return ()
     errors, _ = _split(problems)
     if sub["status"] in ACCEPTED and errors:
         report.kept.append({**label, "reason": "today's rules would reject it; the accepted version is kept",
                             "errors": [p.as_json() for p in errors[:20]]})
-        return
+        return ()
     try:
         with engine().begin() as conn:
             if parsed is not None:
@@ -611,7 +626,8 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> None:
             errors, warnings = _split(problems)
             status = _replace(conn, sub, kind, parsed, errors, warnings)
     except _NotReread as wrapped:
-        return _not_reread(report, sub, label, wrapped.__cause__)
+        _not_reread(report, sub, label, wrapped.__cause__)
+        return ()
     from ..warehouse import raw
 
     with engine().begin() as conn:  # after the rewrite's commit (raw.note_rewrite)
@@ -620,6 +636,8 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> None:
         report.unchanged += 1
     else:
         report.changed.append({**label, "was": sub["status"], "now": status})
+    valid = set(C.available_kinds())
+    return tuple(dict.fromkeys(k for k in (sub["submission_type"], kind) if k in valid))
 
 
 def _not_reread(report: Report, sub: dict, label: dict, exc: BaseException) -> None:
