@@ -68,3 +68,24 @@ def test_a_ledger_failing_many_rows_does_not_hide_another_failing_few(groups, mo
         runs.clear()
         _check([failing[0]] * (gate._PARTIAL + 5) + failing[1:] + clean)
         assert len(runs) >= 2, "the first run named every failing ledger: this test proves nothing"
+
+
+def test_a_suite_that_judges_more_than_single_rows_screens_nothing_together(groups, monkeypatch):
+    """An expectation on the table (a row count), or on a share of the rows (`mostly`), is not
+    decided row by row: every ledger is then left to the gate alone."""
+    import great_expectations.expectations as gxe
+
+    build = gate.build_suite
+    members = next(iter(groups.values()))
+    contract = members[0][1].contract
+    for extra in (gxe.ExpectTableRowCountToBeBetween(min_value=1),
+                  gxe.ExpectColumnValuesToNotBeNull(column=gate.ROW, mostly=0.5)):
+        def with_extra(c, name=None, extra=extra):
+            suite = build(c, name=name)
+            suite.expectations.append(extra)
+            return suite
+
+        monkeypatch.setattr(gate, "build_suite", with_extra)
+        monkeypatch.setattr(gate, "_ROW_BY_ROW", {})
+        assert gate._row_by_row(contract) is None
+        assert gate.screen_together([p for _, p, _ in members]) == [False] * len(members)

@@ -308,23 +308,31 @@ def run_gate(parsed: Parsed, *, county_code: str, sha256: str, screen: bool = Fa
 
 
 _UNIQUE = "expect_column_values_to_be_unique"
-_ROW_BY_ROW: dict[tuple[str, int], tuple[object, tuple[str, ...]]] = {}
+# The kinds of expectation build_suite makes that judge each row by itself (with `mostly` at 1).
+_ROW_WISE = frozenset({
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
+    "expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
+    "expect_column_pair_values_a_to_be_greater_than_b", "expect_column_pair_values_to_be_equal",
+})
+_ROW_BY_ROW: dict[tuple[str, int], tuple[object, tuple[str, ...]] | None] = {}
 
 
-def _row_by_row(contract: C.Contract) -> tuple[object, tuple[str, ...]]:
+def _row_by_row(contract: C.Contract) -> tuple[object, tuple[str, ...]] | None:
     """(a suite of the contract's expectations but uniqueness, the columns that must be unique).
-    Every expectation of the suite but uniqueness judges each row by itself (build_suite: nulls,
-    sets, ranges, pairs, row conditions; no `mostly`), so the rows of several ledgers put together
-    fail one exactly when one of the ledgers fails it. Not stored in the GX project: it is only
-    ever a screen (`screen_together`)."""
+    Every other expectation of the suite judges each row by itself (build_suite: nulls, sets,
+    ranges, pairs, row conditions; no `mostly`), so the rows of several ledgers put together
+    fail one exactly when one of the ledgers fails it. None if the suite holds an expectation of
+    any other kind (one that judges the table, or a share of its rows): then ledgers cannot be
+    screened together. Not stored in the GX project: it is only ever a screen (`screen_together`)."""
     key = (contract.kind, id(contract))
-    got = _ROW_BY_ROW.get(key)
-    if got is None:
+    if key not in _ROW_BY_ROW:
         suite = build_suite(contract, name=f"screen.{contract.kind}")  # never stored (build_suite)
         unique = tuple(e.column for e in suite.expectations if e.expectation_type == _UNIQUE)
         suite.expectations = [e for e in suite.expectations if e.expectation_type != _UNIQUE]
-        got = _ROW_BY_ROW[key] = (suite, unique)
-    return got
+        row_wise = all(e.expectation_type in _ROW_WISE and getattr(e, "mostly", 1) == 1
+                       for e in suite.expectations)
+        _ROW_BY_ROW[key] = (suite, unique) if row_wise else None
+    return _ROW_BY_ROW[key]
 
 
 def _has_duplicates(column: pd.Series) -> bool:
@@ -352,13 +360,17 @@ def screen_together(parsed: list[Parsed]) -> list[bool]:
     pass; otherwise the ledgers not named are screened again without those named. False means
     only "not known to pass": such a ledger goes through `run_gate` alone, which finds its
     problems. A validation that raises leaves the ledgers still in False (the gate alone will
-    raise the same, for that ledger only)."""
+    raise the same, for that ledger only); so does a suite with an expectation that does not
+    judge rows one by one (`_row_by_row`)."""
     if not parsed:
         return []
     first = parsed[0]
     if any(p.contract is not first.contract or p.period != first.period for p in parsed):
         raise ValueError("screen_together: ledgers of one contract and one month only")
-    suite, unique = _row_by_row(first.contract)
+    screen = _row_by_row(first.contract)
+    if screen is None:
+        return [False] * len(parsed)
+    suite, unique = screen
     vd, parameters = _validation(first.contract), _parameters(first)
     frames = [_frame(p) for p in parsed]
     verdict = [False] * len(parsed)
