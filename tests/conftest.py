@@ -21,6 +21,15 @@ for k in ("XIEZUO_HOME", "XIEZUO_INBOX", "XIEZUO_DATABASE_URL"):
 from tests.helpers import admin_url_of  # noqa: E402
 
 
+def pytest_sessionfinish(session, exitstatus):
+    """The session's folder (Airflow's home, the embedded server's data) goes with it: every run
+    left one behind in the system's temporary folder. The session's fixtures, the server's
+    included, are torn down before this."""
+    import shutil
+
+    shutil.rmtree(_SESSION, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> str:
     """URL of a PostgreSQL server the tests may create databases on."""
