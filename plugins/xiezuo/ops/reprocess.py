@@ -471,8 +471,9 @@ class _Inline:
         pass
 
 
-def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: list) -> str:
-    """Registration and rows of one submission, replaced in place. Returns the new status."""
+def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: list) -> tuple[str, tuple[str, ...]]:
+    """Registration and rows of one submission, replaced in place. Returns the new status and
+    the kinds whose rows tables it wrote."""
     from .. import contracts as C
     from ..intake.receipts import receipt_json
     from ..warehouse import raw
@@ -492,7 +493,8 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
     # function both copy them under the kind they register), so that table is the one to clear;
     # the new kind's too, should today's reading differ (it then has none there, but it is cheap).
     valid = {contract.kind for contract in C.all_contracts()}
-    for k in dict.fromkeys(x for x in (sub["submission_type"], kind) if x in valid):
+    tables = tuple(dict.fromkeys(x for x in (sub["submission_type"], kind) if x in valid))
+    for k in tables:
         conn.execute(sa.text(f"delete from {raw.table(k)} where submission_id = :id"),
                      {"id": sub["submission_id"]})
     receipt = receipt_json(
@@ -510,7 +512,7 @@ def _replace(conn, sub: dict, kind: str | None, parsed, errors: list, warnings: 
          "receipt": json.dumps(receipt, ensure_ascii=False), "id": sub["submission_id"]})
     if status in ACCEPTED:
         raw.copy_rows(conn, kind, sub["submission_id"], parsed.row_numbers, parsed.columns)
-    return status
+    return status, tables
 
 
 def reprocess(sel: Selection) -> Report:
@@ -603,7 +605,6 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> tuple[s
     """Take back evaluation n and write it: the registration and rows replaced in one
     transaction, the other-county warnings computed in it, against the earlier submissions as
     they now stand. Returns the kinds whose rows it rewrote."""
-    from .. import contracts as C
     from ..warehouse.database import engine
 
     try:
@@ -624,7 +625,7 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> tuple[s
                 except Exception as exc:  # noqa: BLE001
                     raise _NotReread() from exc
             errors, warnings = _split(problems)
-            status = _replace(conn, sub, kind, parsed, errors, warnings)
+            status, tables = _replace(conn, sub, kind, parsed, errors, warnings)
     except _NotReread as wrapped:
         _not_reread(report, sub, label, wrapped.__cause__)
         return ()
@@ -636,8 +637,7 @@ def _one(report: Report, sub: dict, label: dict, evaluations, n: int) -> tuple[s
         report.unchanged += 1
     else:
         report.changed.append({**label, "was": sub["status"], "now": status})
-    valid = set(C.available_kinds())
-    return tuple(dict.fromkeys(k for k in (sub["submission_type"], kind) if k in valid))
+    return tables
 
 
 def _not_reread(report: Report, sub: dict, label: dict, exc: BaseException) -> None:
