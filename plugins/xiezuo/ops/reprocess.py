@@ -338,10 +338,6 @@ def _unpack(payload: bytes) -> tuple:
     return rest[0]
 
 
-def _raised(exc: BaseException) -> bytes:
-    return pickle.dumps(("raised", exc, ""), protocol=pickle.HIGHEST_PROTOCOL)
-
-
 # Ledgers read in one worker call: up to this many of one registered kind and month, among the
 # next WINDOW jobs, each original at most TOGETHER_BYTES (a small ledger, whose validation is
 # nearly all GX's fixed cost; a large one gains nothing and would hold its neighbours' memory).
@@ -365,7 +361,20 @@ def _chunks(keys: list) -> list[list[int]]:
     return chunks
 
 
-class _Evaluations:
+class _Calls:
+    """Jobs taken in calls (`_chunks`), results handed back one job at a time."""
+
+    def __init__(self, jobs: list[tuple], chunks: list[list[int]]):
+        self._jobs = jobs
+        self._chunks = chunks
+        self._chunk_of = {i: c for c, members in enumerate(chunks) for i in members}
+        self._done: dict[int, object] = {}  # job → its outcome, from a call taken back
+
+    def _call(self, c: int) -> list[tuple]:
+        return [self._jobs[i] for i in self._chunks[c]]
+
+
+class _Evaluations(_Calls):
     """Jobs evaluated ahead by a pool of worker processes, several to a call (`_chunks`);
     results taken back in job order. A worker that dies (a crash in a reader, the OOM killer)
     breaks the pool: every job of the calls it took down is evaluated again alone in a fresh
@@ -375,9 +384,7 @@ class _Evaluations:
     def __init__(self, jobs: list[tuple], chunks: list[list[int]], workers: int):
         import multiprocessing as mp
 
-        self._jobs = jobs
-        self._chunks = chunks
-        self._chunk_of = {i: c for c, members in enumerate(chunks) for i in members}
+        super().__init__(jobs, chunks)
         self._workers = workers
         from ..intake.process import settle_heap
 
@@ -385,15 +392,11 @@ class _Evaluations:
         settle_heap()  # what they inherit, out of every worker's full collections
         self._pool = self._new_pool(workers)
         self._pending: dict[int, tuple] = {}   # call → (pool, future)
-        self._done: dict[int, bytes] = {}      # job → its outcome, from a call taken back
         self._next = 0
         self._ahead = workers * 2
 
     def _new_pool(self, n: int) -> ProcessPoolExecutor:
         return ProcessPoolExecutor(max_workers=n, mp_context=self._ctx, initializer=_worker_init)
-
-    def _call(self, c: int) -> list[tuple]:
-        return [self._jobs[i] for i in self._chunks[c]]
 
     def _fill(self, upto: int) -> None:
         while self._next < min(len(self._chunks), upto):
@@ -441,7 +444,7 @@ class _Evaluations:
         try:
             return alone.submit(_evaluate_in_worker, [self._jobs[i]]).result()[0]
         except Exception as exc:  # noqa: BLE001
-            return _raised(exc)
+            return _pack(exc)
         finally:
             alone.shutdown(wait=True, cancel_futures=True)
 
@@ -449,19 +452,13 @@ class _Evaluations:
         self._pool.shutdown(wait=True, cancel_futures=True)
 
 
-class _Inline:
+class _Inline(_Calls):
     """The same interface, evaluated here, a call at a time, when it is asked for (one worker)."""
-
-    def __init__(self, jobs: list[tuple], chunks: list[list[int]]):
-        self._jobs = jobs
-        self._chunks = chunks
-        self._chunk_of = {i: c for c, members in enumerate(chunks) for i in members}
-        self._done: dict[int, object] = {}
 
     def result(self, i: int) -> tuple:
         if i not in self._done:
-            members = self._chunks[self._chunk_of[i]]
-            self._done.update(zip(members, _read_and_gate_together([self._jobs[j] for j in members])))
+            c = self._chunk_of[i]
+            self._done.update(zip(self._chunks[c], _read_and_gate_together(self._call(c))))
         got = self._done.pop(i)
         if isinstance(got, BaseException):
             raise got
