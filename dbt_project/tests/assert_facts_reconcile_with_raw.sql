@@ -34,9 +34,9 @@
         select submission_id, source_row from {{ ref('fct_' ~ k) }}
         where submission_id in (select submission_id from added)
     ),
-    {#- one join of the two row sets, a row on one side only being a mismatch (a fact row twice,
-        which its unique index forbids, would show in the counts below): two EXCEPTs took 2-3
-        times as long (issue 7) -#}
+    {#- one join of the two row sets, a row on one side only being a mismatch (a fact row twice
+        shows in the counts below, and the mart gate names it: compound_unique): two EXCEPTs took
+        2-3 times as long (issue 7) -#}
     mismatched as (
         select coalesce(e.submission_id, a.submission_id) as submission_id,
             coalesce(e.source_row, a.source_row) as source_row,
