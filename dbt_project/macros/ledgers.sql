@@ -23,8 +23,7 @@ join {{ source('raw', 'submissions') }} as s using (submission_id)
     hold yet (int_new_submissions) and deletes those of submissions no longer latest (replaced by
     a correction). The new rows go from raw into the fact once: through a temporary view, not a
     temporary table (postgres__get_create_table_as_sql). The not-null constraints check every row
-    as it arrives; the reconciliation test checks the rows against raw, the mart gate that each
-    submission row is there once. -#}
+    as it arrives; the reconciliation test checks the rows against raw and the receipts. -#}
 {% macro fact_ledger(kind) -%}
 {{ config(
     materialized='incremental', incremental_strategy='append', on_schema_change='fail',
@@ -69,9 +68,9 @@ order by l.period_month, l.submission_id
     follow the months and, within them, the submissions; a BRIN costs an insert next to nothing,
     where a btree of 100k equal months cost 0.3 s per 100k rows appended, and the unique btree on
     (submission_id, source_row) this project had before 0.4 s of a 400k-row ledger's 1.05 s
-    insert, all of it WAL (issue 7). One row per submission row is checked on the rows a build adds
-    instead (the mart gate's compound_unique on them, expectations/marts.yml, and the
-    reconciliation test's row counts per submission against the receipt). The submission's BRIN
+    insert, all of it WAL (issue 7). One row per submission row is checked instead by the
+    reconciliation test (the added rows against raw's, every submission's rows against its
+    receipt) and the mart gate's row counts (expectations/marts.yml). The submission's BRIN
     has ranges of several intervals and 32 pages, as raw's rows do (warehouse/raw.py
     SUBMISSION_INDEX): a correction finds the rows it replaces through it. A late correction only
     widens one range of the month's. -#}

@@ -211,8 +211,8 @@ def test_mart_gate_refuses_facts_that_do_not_reconcile(xz_env, monkeypatch):
     assert not result.success
     assert any("fct_investment" in f and "row_count" in f.lower() for f in result.failures), result.failures
     assert not any("compound_unique" in f for f in result.failures), result.failures
-    # One row per key: a mart row twice is refused, and named by the key (indicator_monthly; the
-    # facts' added rows are checked the same way, test_incremental_marts).
+    # One row per key: a mart row twice is refused, and named by the key (indicator_monthly; a
+    # fact's row twice: test_incremental_marts).
     with engine().begin() as c:
         c.execute(sa.text(f"insert into {BUILD}.indicator_monthly select * from {BUILD}.indicator_monthly "
                           "where period_month = :p limit 1"), {"p": JAN})
