@@ -47,6 +47,37 @@ def test_sheet_bound_is_an_upper_bound_and_says_when_it_cannot_be_one():
         assert bound.unsure
 
 
+def test_sheet_bound_finds_what_the_regular_expressions_find():
+    """The bound's array scan against the regular expressions it stands for, on cell references
+    written every way (1-4 letters, 0-8 digits, no closing quote, lower case, other attributes
+    first), in chunks cut anywhere."""
+    import random
+    import re
+
+    rows_re = re.compile(rb'<c r="[A-Z]{1,3}([0-9]{1,7})"')
+    cols_re = re.compile(rb'<c r="([A-Z]{1,3})[0-9]')
+    rng = random.Random(7)
+    for _ in range(300):
+        parts = []
+        for _ in range(rng.randint(0, 30)):
+            letters = "".join(rng.choice("ABCXYZaz") for _ in range(rng.randint(0, 4)))
+            digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(0, 8)))
+            end = rng.choice(['"', '"', '" s="1"', "x", ""])
+            start = rng.choice(['<c r="'] * 6 + ['<c s="2" r="', "<x:c r=\"", '<cell r="'])
+            parts.append(f'{start}{letters}{digits}{end}><v>{rng.randint(0, 99)}</v></c>')
+        xml = "".join(parts).encode()
+        bound = P._SheetBound()
+        cut = 0
+        while cut < len(xml):
+            step = rng.randint(1, 40)
+            bound.feed(xml[cut:cut + step])
+            cut += step
+        rows = [int(r) for r in rows_re.findall(xml)]
+        cols = [P.column_number(c) for c in cols_re.findall(xml)]
+        assert (bound.rows, bound.cols) == (max(rows, default=0), max(cols, default=0)), xml
+        assert bound.unsure == (xml.count(b"<c ") != xml.count(b'<c r="') or b":c " in xml), xml
+
+
 def test_formatting_far_away_is_not_refused(tmp_path):
     """Formatting-only cells far out make the bound exceed the limit; the exact scan accepts."""
     import zipfile
