@@ -78,6 +78,26 @@
     ) as scope (area_code)
 {%- endmacro %}
 
+{#- An additive rule's measures per county and month, and the city's per month (the city's sum or
+    count is its counties' rows added up): one pass over the fact's rows, grouped both ways
+    (grouping sets) instead of each row read twice, once per scope (indicator_scoped_rows): a
+    400k-row ledger's sum 0.14 s -> 0.10 s (issue 7). columns: {name: SQL expression};
+    measures: {name: aggregate over the columns}; since: a SQL date, the months from which. -#}
+{% macro indicator_monthly_measures(i, columns, measures, since=none) -%}
+    select case when grouping(r.area_code) = 1 then {{ sql_literal(var('city_code')) }}::text
+                else r.area_code end as area_code,
+        r.period_month
+        {%- for name, agg in measures.items() %}, {{ agg }} as {{ name }}{% endfor %}
+    from (
+        select area_code, period_month
+            {%- for name, expr in columns.items() %}, {{ expr }} as {{ name }}{% endfor %}
+        from {{ ref(i.fact) }}
+        where {{ indicator_filter(i) }}
+            {%- if since is not none %} and period_month >= {{ since }}{% endif %}
+    ) as r
+    group by grouping sets ((r.period_month, r.area_code), (r.period_month))
+{%- endmacro %}
+
 {#- Running sums over an area's points (int_area_months, one row per area and month): the
     year so far ('ytd') or since the programme start ('cumulative'). Every fact month is a point
     (int_area_months spans the first to the last month with accepted data), so adding the points
@@ -118,11 +138,7 @@
     {%- if months_from is not none and measures | length == 1 and value == 'coalesce(@_' ~ (measures.keys() | first) ~ ', 0)' -%}
     {#- a single sum or count: the months from months_from on, from the held values before -#}
     {%- set name, agg = (measures.items() | first) -%}
-    with monthly as (
-        select scope_code as area_code, period_month, {{ agg }} as x
-        from ({{ indicator_scoped_rows(i, columns, since=months_from) }}) as r
-        group by scope_code, period_month
-    ),
+    with monthly as ({{ indicator_monthly_measures(i, columns, {'x': agg}, since=months_from) }}),
     base as ({{ indicator_held_base(i, months_from) }})
     select p.area_code, p.period_month,
         coalesce(m.x, 0) as month_value,
@@ -133,12 +149,7 @@
     left join base as b on b.area_code = p.area_code
     where p.period_month >= {{ months_from }}
     {%- else %}
-    with monthly as (
-        select scope_code as area_code, period_month
-            {%- for name, agg in measures.items() %}, {{ agg }} as {{ name }}{% endfor %}
-        from ({{ indicator_scoped_rows(i, columns) }}) as r
-        group by scope_code, period_month
-    ),
+    with monthly as ({{ indicator_monthly_measures(i, columns, measures) }}),
     running as (
         select p.area_code, p.period_month
             {%- for name in measures.keys() %},
