@@ -35,8 +35,8 @@
         where submission_id in (select submission_id from added)
     ),
     {#- one join of the two row sets, a row on one side only being a mismatch (a fact row twice
-        shows in the counts below, and the mart gate names it: compound_unique): two EXCEPTs took
-        2-3 times as long (issue 7) -#}
+        shows in the counts below: the facts have no unique index, macros/ledgers.sql): two
+        EXCEPTs took 2-3 times as long (issue 7) -#}
     mismatched as (
         select coalesce(e.submission_id, a.submission_id) as submission_id,
             coalesce(e.source_row, a.source_row) as source_row,
