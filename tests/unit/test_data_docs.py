@@ -84,3 +84,34 @@ def test_old_results_leave_the_store_unchanged_and_the_index_stays_bounded(tmp_p
     linked = set(re.findall(r'validations/[^"\s]+?\.html', index))
     assert linked == {str(p.relative_to(site)) for p in pages}, linked
     assert {p.parent.name for p in pages} == {k.run_id.to_tuple()[1] for k in newest}  # the latest two
+
+
+def test_a_clean_file_keeps_its_first_run_and_a_failing_one_both(tmp_path, monkeypatch):
+    """The gate's first run decides success from counts only (BOOLEAN_ONLY), recorded: that is
+    what a clean file leaves in the Data Docs. A file with a failing expectation runs again with
+    every unexpected row (COMPLETE), also recorded, and its problems are that run's: the same as
+    a COMPLETE run's alone."""
+    monkeypatch.setenv("XIEZUO_HOME", str(tmp_path / "home"))
+    ctx = context()
+    store = ctx.validation_results_store
+
+    def results_since(before: set) -> list:
+        new = [k for k in store.list_keys() if k not in before]
+        return [store.get(k) for k in sorted(new, key=lambda k: k.run_id.run_time)]
+
+    for case in (next(c for c in corpus.rule_cases() if c.status == "accepted" and c.fmt == "xlsx"),
+                 next(c for c in corpus.rule_cases() if c.status == "rejected" and c.fmt == "xlsx")):
+        path = case.write(tmp_path / "inbox" / case.status)
+        county = programme().county(case.folder)
+        parsed = parse_file(path, county, pii_key=b"k" * 32, today=date(2025, 12, 31))
+        before = set(store.list_keys())
+        problems = gate.run_gate(parsed, county_code=county.code, sha256=case.status)
+        kept = results_since(before)
+        with_counts = [any("unexpected_count" in x.result for x in r.results) for r in kept]
+        if case.status == "accepted":
+            assert problems == [] and [r.success for r in kept] == [True] and with_counts == [False], kept
+        else:
+            assert [r.success for r in kept] == [False, False] and with_counts == [False, True]
+            vd = gate._validation(parsed.contract)
+            alone = gate._recorded_run(vd, gate._frame(parsed), gate._parameters(parsed))
+            assert problems and problems == gate._problems(alone, parsed)

@@ -288,20 +288,24 @@ def _validation(contract: C.Contract):
 def run_gate(parsed: Parsed, *, county_code: str, sha256: str, screen: bool = False) -> list[Problem]:
     """Validate with the contract's suite; the failures as problems (the Data Docs keep the run).
 
-    `screen=True` (reprocessing many archived files): the suite first runs unrecorded with GX's
-    cheapest result format, which computes only what decides success (no unexpected values or
-    row indexes) and skips the run's freshness check and store write. A file that passes every
-    expectation has no problems, so that is the answer; a file with a failing expectation runs
-    again exactly as below (recorded, COMPLETE), and its problems come from that run alone. The
-    problems are therefore the same as without screening; what differs is that a clean file
-    leaves no new validation result in the Data Docs."""
+    The suite first runs with GX's cheapest result format (BOOLEAN_ONLY), which computes only
+    what decides success: the row and unexpected counts, no unexpected values or row indexes. A
+    file that passes every expectation has no problems, so that is the answer, and that run is
+    what the Data Docs keep of it (each expectation passed); for a 10k-row ledger 40 ms instead of
+    70 ms, a tenth of its intake (issue 7). A file with a failing expectation runs again with
+    every unexpected row (COMPLETE), and its problems come from that run alone: the Data Docs keep
+    both runs, as the mart gate's do. The problems are therefore the same as with one COMPLETE run.
+
+    `screen=True` (reprocessing many archived files): that first run is not recorded either (no
+    freshness check, no store write), so a clean file leaves no new validation result in the
+    Data Docs."""
     vd = _validation(parsed.contract)
     frame = _frame(parsed)
     parameters = _parameters(parsed)
-    if screen:
-        screened = _screen(vd, frame, parameters)
-        if screened.success:
-            return _problems(screened, parsed)
+    first = (_screen(vd, frame, parameters) if screen
+             else _recorded_run(vd, frame, parameters, result_format=_BOOLEAN_ONLY))
+    if first.success:
+        return _problems(first, parsed)
     result = _recorded_run(vd, frame, parameters)
     del frame
     return _problems(result, parsed)
@@ -407,13 +411,19 @@ def _parameters(parsed: Parsed) -> dict:
     return {"period_start": pd.Timestamp(start), "period_end": pd.Timestamp(end)}
 
 
-def _recorded_run(vd, frame: pd.DataFrame, parameters: dict, memoised: bool = True):
-    """The validation GX records (its store, the Data Docs): every unexpected row by its number."""
+_COMPLETE = {"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]}
+_BOOLEAN_ONLY = {"result_format": "BOOLEAN_ONLY"}
+
+
+def _recorded_run(vd, frame: pd.DataFrame, parameters: dict, memoised: bool = True,
+                  result_format: dict = _COMPLETE):
+    """A validation GX records (its store, the Data Docs); by default with every unexpected row by
+    its number."""
     with _configurations_memoised() if memoised else nullcontext():
         return vd.run(
             batch_parameters={"dataframe": frame},
             expectation_parameters=parameters,
-            result_format={"result_format": "COMPLETE", "unexpected_index_column_names": [ROW]},
+            result_format=result_format,
             run_id=None,
         )
 
@@ -428,7 +438,7 @@ def _screen(vd, frame: pd.DataFrame, parameters: dict, suite=None, result_format
     from great_expectations.validator.v1_validator import Validator
 
     validator = Validator(batch_definition=vd.batch_definition, batch_parameters={"dataframe": frame},
-                          result_format=result_format or {"result_format": "BOOLEAN_ONLY"})
+                          result_format=result_format or _BOOLEAN_ONLY)
     with _configurations_memoised():
         return validator.validate_expectation_suite(vd.suite if suite is None else suite, parameters)
 
