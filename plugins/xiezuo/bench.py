@@ -591,6 +591,11 @@ def _own_database(keep: bool = False):
 
     server = database_url()
     name = f"xiezuo_bench_{os.getpid()}"
+    # What the section sets (below, and Airflow's settings derived from its home: orchestration.py
+    # airflow_environment) ends with it: the history section's child process inherited the
+    # pipeline section's AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, and made its metadata DB in the
+    # folder that section had removed, which stayed behind.
+    environment = dict(os.environ)
     admin = sa.create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
     with admin.connect() as c:
         c.exec_driver_sql(f'create database "{name}"')
@@ -608,6 +613,8 @@ def _own_database(keep: bool = False):
         yield work
     finally:
         _engine.cache_clear()
+        os.environ.clear()
+        os.environ.update(environment)
         if not keep:
             shutil.rmtree(tmp, ignore_errors=True)
             with admin.connect() as c:

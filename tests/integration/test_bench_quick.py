@@ -7,6 +7,8 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -19,10 +21,17 @@ WANTED = (
 
 
 def test_bench_quick_prints_every_figure(xz_env):
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    """Also: it leaves no folder behind. Run as a user runs it, without the test session's Airflow
+    home: each section's Airflow then lives in the section's folder (the history section's child
+    process once inherited the pipeline section's metadata DB path, and recreated that folder)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW") and k != "XIEZUO_AIRFLOW_HOME"}
+    env["PYTHONUNBUFFERED"] = "1"
+    folders = lambda: set(Path(tempfile.gettempdir()).glob("xiezuo-bench-*"))  # noqa: E731
+    before = folders()
     res = subprocess.run([sys.executable, "-m", "xiezuo.bench", "--quick"], env=env, capture_output=True,
                          text=True, timeout=1800, check=False)
     assert res.returncode == 0, res.stderr[-3000:]
+    assert folders() - before == set()
     figures = [json.loads(line) for line in res.stdout.splitlines() if line.startswith("{")]
     names = {f["name"] for f in figures}
     for f in figures:
